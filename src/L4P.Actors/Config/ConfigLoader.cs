@@ -1,0 +1,340 @@
+using System.Collections.Immutable;
+using System.Net;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace L4P.Config;
+
+/// <summary>
+/// YAML (the layer4-proxy / tls-proxy-tunnel format) -> a validated <see cref="ProxyConfig"/>.
+/// Every problem is a <see cref="ConfigException"/> with one line naming file, position, key path and cause.
+/// </summary>
+public static class ConfigLoader
+{
+    private static readonly HashSet<string> TopLevelKeys =
+        ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout"];
+
+    private static readonly HashSet<string> ServerKeys =
+        ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout"];
+
+    private static readonly HashSet<string> ViaKeys =
+        ["target", "use_sni_as_target", "target_port", "connect_timeout", "stats_interval", "headers"];
+
+    public static ProxyConfig LoadFile(string path, Func<string, string?>? env = null)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"{path}: cannot read config file: {e.Message}");
+        }
+        return Parse(text, path, env ?? Environment.GetEnvironmentVariable);
+    }
+
+    public static ProxyConfig Parse(string yaml, string file, Func<string, string?> env)
+    {
+        var y = new YamlNodes(file, env);
+        YamlNode root;
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new MergingParser(new Parser(new StringReader(yaml))));
+            if (stream.Documents.Count == 0) throw y.Error(null, "", "the file is empty");
+            root = stream.Documents[0].RootNode;
+        }
+        catch (YamlException e)
+        {
+            var inner = e.InnerException?.Message ?? e.Message;
+            throw new ConfigException($"{file}:{e.Start.Line}:{e.Start.Column}: invalid YAML: {OneLine(inner)}");
+        }
+        return Build(y, y.Mapping(root, ""), file);
+    }
+
+    private static ProxyConfig Build(YamlNodes y, YamlMappingNode root, string file)
+    {
+        int? version = null;
+        var log = LogSetting.Info;
+        var format = LogFormat.Text;
+        var shutdown = TimeSpan.FromSeconds(30);
+        YamlMappingNode? serversNode = null;
+        YamlNode? serversKey = null;
+        var upstreams = BuiltinUpstreamConfig.All.ToBuilder();
+
+        foreach (var (key, value, keyNode) in y.Entries(root, ""))
+        {
+            switch (key)
+            {
+                case "version":
+                    var v = y.String(value, key);
+                    version = v switch
+                    {
+                        "1" => 1,
+                        "2" => 2,
+                        _ => throw y.Error(value, key, $"unsupported version '{v}' (expected 1 or 2)"),
+                    };
+                    break;
+                case "log":
+                    log = y.String(value, key).ToLowerInvariant() switch
+                    {
+                        "disable" or "off" => LogSetting.Off,
+                        "error" => LogSetting.Error,
+                        "warn" or "warning" => LogSetting.Warn,
+                        "info" => LogSetting.Info,
+                        "debug" => LogSetting.Debug,
+                        "trace" => LogSetting.Trace,
+                        var other => throw y.Error(value, key, $"unknown log level '{other}' (expected disable, off, error, warn, info, debug or trace)"),
+                    };
+                    break;
+                case "log_format" or "log-format":
+                    format = y.String(value, key).ToLowerInvariant() switch
+                    {
+                        "text" or "txt" => LogFormat.Text,
+                        "json" => LogFormat.Json,
+                        var other => throw y.Error(value, key, $"unknown log format '{other}' (expected text or json)"),
+                    };
+                    break;
+                case "shutdown_timeout":
+                    shutdown = y.Duration(value, key);
+                    break;
+                case "servers":
+                    serversNode = y.Mapping(value, key);
+                    serversKey = keyNode;
+                    break;
+                case "upstream":
+                    if (y.OptionalMapping(value, key) is { } ups)
+                        foreach (var (name, url, nameNode) in y.Entries(ups, key))
+                        {
+                            if (BuiltinUpstreamConfig.All.ContainsKey(name))
+                                throw y.Error(nameNode, $"upstream.{name}", $"'{name}' is a built-in upstream and cannot be redefined");
+                            upstreams[name] = ParseUpstream(y, name, url, $"upstream.{name}");
+                        }
+                    break;
+                default:
+                    // The seed family allows top-level keys that only hold a YAML anchor (via: &corp ...).
+                    if (!value.Anchor.IsEmpty) break;
+                    throw y.Error(keyNode, key, $"unknown key (expected one of: {string.Join(", ", TopLevelKeys.Where(k => k != "log-format"))}; a top-level key that only holds a YAML anchor is allowed)");
+            }
+        }
+
+        if (version is null) throw y.Error(root, "version", "missing (expected 1 or 2)");
+        if (serversNode is null) throw y.Error(root, "servers", "missing: define at least one server");
+
+        var servers = ImmutableArray.CreateBuilder<ServerConfig>();
+        var listenSeen = new Dictionary<IPEndPoint, string>();
+        var upstreamMap = upstreams.ToImmutable();
+        foreach (var (name, value, _) in y.Entries(serversNode, "servers"))
+        {
+            var server = ParseServer(y, name, value, $"servers.{name}", upstreamMap);
+            foreach (var ep in server.Listen)
+            {
+                if (listenSeen.TryGetValue(ep, out var other))
+                    throw y.Error(value, $"servers.{name}.listen", $"duplicate listen address {ep} (already used by servers.{other})");
+                listenSeen[ep] = name;
+            }
+            servers.Add(server);
+        }
+        if (servers.Count == 0) throw y.Error(serversKey, "servers", "no server defined");
+
+        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap);
+    }
+
+    private static ServerConfig ParseServer(YamlNodes y, string name, YamlNode node, string path,
+        ImmutableDictionary<string, UpstreamConfig> upstreams)
+    {
+        var map = y.Mapping(node, path);
+        var listen = ImmutableArray.CreateBuilder<IPEndPoint>();
+        var tls = false;
+        var sni = ImmutableArray.CreateBuilder<SniRule>();
+        var defaultUpstream = "ban";
+        var maxClients = 100;
+        var via = ViaConfig.None;
+        var timeouts = ServerTimeouts.Defaults;
+        YamlNode? listenNode = null;
+
+        foreach (var (key, value, keyNode) in y.Entries(map, path))
+        {
+            var p = $"{path}.{key}";
+            switch (key)
+            {
+                case "listen":
+                    listenNode = value;
+                    foreach (var (text, itemNode, itemPath) in y.StringList(value, p))
+                    {
+                        if (!Addresses.TryParseListen(text, out var ep, out var problem))
+                            throw y.Error(itemNode, itemPath, problem);
+                        if (listen.Contains(ep)) throw y.Error(itemNode, itemPath, $"duplicate listen address {ep}");
+                        listen.Add(ep);
+                    }
+                    break;
+                case "protocol":
+                    var proto = y.String(value, p);
+                    if (proto.Equals("tcp", StringComparison.OrdinalIgnoreCase)) break;
+                    throw y.Error(value, p, proto.Equals("kcp", StringComparison.OrdinalIgnoreCase)
+                        ? "protocol 'kcp' (from fourth) is not supported; L4P proxies tcp only"
+                        : $"unknown protocol '{proto}' (expected tcp)");
+                case "tls":
+                    tls = y.Bool(value, p);
+                    break;
+                case "sni":
+                    if (y.OptionalMapping(value, p) is { } sniMap)
+                        foreach (var (pattern, target, patternNode) in y.Entries(sniMap, p))
+                            sni.Add(ParseSniRule(y, pattern, target, patternNode, $"{p}.{pattern}", sni));
+                    break;
+                case "default":
+                    defaultUpstream = y.String(value, p);
+                    break;
+                case "maxclients":
+                    maxClients = y.Int(value, p, 1, 1_000_000);
+                    break;
+                case "via":
+                    via = ParseVia(y, value, p);
+                    break;
+                case "timeouts":
+                    timeouts = ParseTimeouts(y, value, p, timeouts);
+                    break;
+                case "client_hello_timeout":
+                    timeouts = timeouts with { ClientHello = Positive(y, value, p) };
+                    break;
+                default:
+                    throw y.Error(keyNode, p, $"unknown key (expected one of: {string.Join(", ", ServerKeys)})");
+            }
+        }
+
+        if (listen.Count == 0) throw y.Error(listenNode ?? node, $"{path}.listen", "missing: give at least one address, e.g. [\"127.0.0.1:8080\"]");
+        CheckUpstream(y, map, "default", defaultUpstream, $"{path}.default", upstreams);
+        foreach (var rule in sni)
+            CheckUpstream(y, map, "sni", rule.Upstream, $"{path}.sni.{rule.Pattern}", upstreams);
+
+        return new ServerConfig(name, listen.ToImmutable(), tls, sni.ToImmutable(), defaultUpstream, maxClients, via, timeouts);
+    }
+
+    private static ServerTimeouts ParseTimeouts(YamlNodes y, YamlNode node, string path, ServerTimeouts t)
+    {
+        foreach (var (key, value, keyNode) in y.Entries(y.Mapping(node, path), path))
+        {
+            var p = $"{path}.{key}";
+            t = key switch
+            {
+                "client_hello" => t with { ClientHello = Positive(y, value, p) },
+                "connect" => t with { Connect = Positive(y, value, p) },
+                _ => throw y.Error(keyNode, p, "unknown key (expected client_hello or connect)"),
+            };
+        }
+        return t;
+    }
+
+    private static TimeSpan Positive(YamlNodes y, YamlNode node, string path)
+    {
+        var d = y.Duration(node, path);
+        return d > TimeSpan.Zero ? d : throw y.Error(node, path, "must be greater than 0");
+    }
+
+    private static void CheckUpstream(YamlNodes y, YamlMappingNode server, string key, string upstream, string path,
+        ImmutableDictionary<string, UpstreamConfig> upstreams)
+    {
+        if (upstreams.ContainsKey(upstream)) return;
+        var at = server.Children.FirstOrDefault(kv => kv.Key is YamlScalarNode { Value: var k } && k == key).Value ?? server;
+        var known = string.Join(", ", upstreams.Keys.Order(StringComparer.Ordinal));
+        throw y.Error(at, path, $"unknown upstream '{upstream}' (defined: {known})");
+    }
+
+    private static SniRule ParseSniRule(YamlNodes y, string pattern, YamlNode target, YamlNode patternNode, string path,
+        ImmutableArray<SniRule>.Builder seen)
+    {
+        var normalized = pattern.Trim().TrimEnd('.').ToLowerInvariant();
+        var host = normalized.StartsWith("*.", StringComparison.Ordinal) ? normalized[2..] : normalized;
+        if (!Addresses.IsHostName(host) || host.Contains('*'))
+            throw y.Error(patternNode, path, $"'{pattern}' is not a server name or a wildcard such as *.example.org");
+        if (seen.Any(r => r.Pattern == normalized))
+            throw y.Error(patternNode, path, $"duplicate SNI rule '{normalized}'");
+
+        if (target is YamlScalarNode)
+            return new SniRule(normalized, y.String(target, path), null);
+
+        string? upstream = null;
+        ViaConfig? via = null;
+        foreach (var (key, value, keyNode) in y.Entries(y.Mapping(target, path), path))
+        {
+            var p = $"{path}.{key}";
+            switch (key)
+            {
+                case "upstream": upstream = y.String(value, p); break;
+                case "via": via = ParseVia(y, value, p); break;
+                default: throw y.Error(keyNode, p, "unknown key (expected upstream or via)");
+            }
+        }
+        return upstream is null
+            ? throw y.Error(target, $"{path}.upstream", "missing: name the upstream for this server name")
+            : new SniRule(normalized, upstream, via);
+    }
+
+    private static ViaConfig ParseVia(YamlNodes y, YamlNode node, string path)
+    {
+        var via = ViaConfig.None;
+        if (y.OptionalMapping(node, path) is not { } map) return via;
+        foreach (var (key, value, keyNode) in y.Entries(map, path))
+        {
+            var p = $"{path}.{key}";
+            switch (key)
+            {
+                case "target":
+                    var target = y.String(value, p);
+                    if (target.Length == 0) break; // the seed treats an empty target as "no static target"
+                    if (!Addresses.TrySplitHostPort(target, out _, out _, out var problem))
+                        throw y.Error(value, p, problem);
+                    via = via with { Target = target };
+                    break;
+                case "use_sni_as_target": via = via with { UseSniAsTarget = y.Bool(value, p) }; break;
+                case "target_port": via = via with { TargetPort = y.Int(value, p, 1, 65535) }; break;
+                case "connect_timeout": via = via with { ConnectTimeout = Positive(y, value, p) }; break;
+                case "stats_interval": via = via with { StatsInterval = y.Duration(value, p) }; break;
+                case "headers":
+                    var headers = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
+                    if (y.OptionalMapping(value, p) is { } hmap)
+                        foreach (var (hname, hvalue, hnameNode) in y.Entries(hmap, p))
+                        {
+                            var hp = $"{p}.{hname}";
+                            if (!HttpToken.IsToken(hname))
+                                throw y.Error(hnameNode, hp, "header name is not a valid HTTP token");
+                            var text = y.String(hvalue, hp);
+                            if (text.AsSpan().IndexOfAny('\r', '\n') >= 0)
+                                throw y.Error(hvalue, hp, "header value contains CR or LF (after environment substitution)");
+                            headers.Add(new(hname, text));
+                        }
+                    via = via with { Headers = headers.ToImmutable() };
+                    break;
+                default:
+                    throw y.Error(keyNode, p, $"unknown key (expected one of: {string.Join(", ", ViaKeys)})");
+            }
+        }
+        return via;
+    }
+
+    private static UpstreamConfig ParseUpstream(YamlNodes y, string name, YamlNode node, string path)
+    {
+        var url = y.String(node, path);
+        var sep = url.IndexOf("://", StringComparison.Ordinal);
+        if (sep < 0) throw y.Error(node, path, $"'{url}' is not a URL (expected tcp://host:port, tcp4://host:port or tcp6://host:port)");
+        var scheme = url[..sep].ToLowerInvariant();
+        var family = scheme switch
+        {
+            "tcp" => AddressFamilyFilter.Any,
+            "tcp4" => AddressFamilyFilter.IPv4,
+            "tcp6" => AddressFamilyFilter.IPv6,
+            _ => throw y.Error(node, path, $"unsupported scheme '{scheme}' in '{url}' (expected tcp, tcp4 or tcp6)"),
+        };
+        var rest = url[(sep + 3)..].TrimEnd('/');
+        if (!Addresses.TrySplitHostPort(rest, out var host, out var port, out var problem))
+            throw y.Error(node, path, problem);
+        var up = new TcpUpstreamConfig(name, host, port, family, url);
+        if (up.Literal is { } ip && (family == AddressFamilyFilter.IPv4 && ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
+                                     || family == AddressFamilyFilter.IPv6 && ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6))
+            throw y.Error(node, path, $"address {ip} does not match scheme {scheme}");
+        return up;
+    }
+
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+}

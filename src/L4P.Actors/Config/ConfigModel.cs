@@ -1,0 +1,78 @@
+using System.Collections.Immutable;
+using System.Net;
+
+namespace L4P.Config;
+
+/// <summary>One loaded, validated config file. Immutable: a reload builds a new one.</summary>
+public sealed record ProxyConfig(
+    string SourcePath,
+    int Version,
+    LogSetting Log,
+    LogFormat LogFormat,
+    TimeSpan ShutdownTimeout,
+    ImmutableArray<ServerConfig> Servers,
+    ImmutableDictionary<string, UpstreamConfig> Upstreams);
+
+public enum LogSetting { Off, Error, Warn, Info, Debug, Trace }
+
+public enum LogFormat { Text, Json }
+
+public sealed record ServerConfig(
+    string Name,
+    ImmutableArray<IPEndPoint> Listen,
+    bool Tls,
+    ImmutableArray<SniRule> Sni,
+    string Default,
+    int MaxClients,
+    ViaConfig Via,
+    ServerTimeouts Timeouts);
+
+public sealed record ServerTimeouts(TimeSpan ClientHello, TimeSpan Connect)
+{
+    public static readonly ServerTimeouts Defaults = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+}
+
+/// <summary>An <c>sni:</c> entry. <see cref="Via"/> null means "inherit the server's via".</summary>
+public sealed record SniRule(string Pattern, string Upstream, ViaConfig? Via);
+
+/// <summary>
+/// The upstream HTTP proxy settings. It applies (a CONNECT is sent) only when
+/// <see cref="Target"/> is set or <see cref="UseSniAsTarget"/> is true; <c>via: {}</c> is <see cref="None"/>.
+/// </summary>
+public sealed record ViaConfig(
+    string? Target,
+    bool UseSniAsTarget,
+    int TargetPort,
+    TimeSpan ConnectTimeout,
+    TimeSpan StatsInterval,
+    ImmutableArray<KeyValuePair<string, string>> Headers)
+{
+    public static readonly ViaConfig None = new(null, false, 443, TimeSpan.FromSeconds(30), TimeSpan.Zero, []);
+
+    public bool IsActive => Target is not null || UseSniAsTarget;
+}
+
+public enum AddressFamilyFilter { Any, IPv4, IPv6 }
+
+public enum BuiltinKind { Ban, Echo, Health }
+
+public abstract record UpstreamConfig(string Name);
+
+/// <summary><c>tcp://host:port</c>, <c>tcp4://</c> or <c>tcp6://</c>.</summary>
+public sealed record TcpUpstreamConfig(string Name, string Host, int Port, AddressFamilyFilter Family, string Url)
+    : UpstreamConfig(Name)
+{
+    /// <summary>The host is an IP literal: never resolved.</summary>
+    public IPAddress? Literal { get; } = IPAddress.TryParse(Host, out var ip) ? ip : null;
+}
+
+public sealed record BuiltinUpstreamConfig(string Name, BuiltinKind Kind) : UpstreamConfig(Name)
+{
+    public static readonly ImmutableDictionary<string, UpstreamConfig> All =
+        new Dictionary<string, UpstreamConfig>
+        {
+            ["ban"] = new BuiltinUpstreamConfig("ban", BuiltinKind.Ban),
+            ["echo"] = new BuiltinUpstreamConfig("echo", BuiltinKind.Echo),
+            ["health"] = new BuiltinUpstreamConfig("health", BuiltinKind.Health),
+        }.ToImmutableDictionary();
+}

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Net;
+using Akka.Actor;
+using Akka.IO;
+using L4P.Builtins;
+using L4P.Config;
+using L4P.Routing;
+
+namespace L4P.Connections;
+
+/// <summary>
+/// One accepted client socket: route it, then relay client -> upstream (its <see cref="RelayLeg"/>)
+/// while its child <see cref="UpstreamConnection"/> relays upstream -> client. States:
+/// Routing -> Connecting -> Relaying, or a built-in (ban, echo, health); Closing waits for the sockets to stop.
+/// The pair ends when the client socket and the child have both stopped; one info line then tells the story.
+/// </summary>
+public sealed class ClientConnection : ActorBase
+{
+    private readonly ServerContext _ctx;
+    private readonly IActorRef _inbound;
+    private readonly EndPoint _remote;
+    private readonly ConnectionStats _stats = new();
+    private readonly long _started = Stopwatch.GetTimestamp();
+
+    private Route? _route;
+    private string? _sni = null;
+    private IActorRef? _upstream;
+    private RelayLeg? _leg;
+    private ByteString _pending = ByteString.Empty;
+    private bool _inboundStopped;
+    private bool _upstreamStopped;
+    private HealthSession? _health;
+
+    public ClientConnection(ServerContext ctx, IActorRef inbound, EndPoint remote)
+    {
+        _ctx = ctx;
+        _inbound = inbound;
+        _remote = Normalize(remote);
+    }
+
+    public static Props Props(ServerContext ctx, IActorRef inbound, EndPoint remote) =>
+        Akka.Actor.Props.Create(() => new ClientConnection(ctx, inbound, remote));
+
+    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    protected override void PreStart()
+    {
+        // Registering at once keeps Akka.IO's register-timeout out of the picture; pull mode means
+        // nothing is read until we ask.
+        _inbound.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
+        Context.Watch(_inbound);
+        RouteTo(_ctx.Routes.Default, ByteString.Empty);
+    }
+
+    protected override bool Receive(object message) => Closing(message);
+
+    private void RouteTo(Route route, ByteString initial)
+    {
+        _route = route;
+        switch (route.Upstream)
+        {
+            case BuiltinUpstreamConfig { Kind: BuiltinKind.Ban }:
+                CloseClient("banned");
+                break;
+            case BuiltinUpstreamConfig { Kind: BuiltinKind.Echo }:
+                _leg = new RelayLeg(_inbound, _inbound, _stats.AddUp);
+                _leg.StartWith(initial, Self);
+                Become(Relaying);
+                break;
+            case BuiltinUpstreamConfig { Kind: BuiltinKind.Health }:
+                _health = new HealthSession(_inbound, _stats);
+                _health.Start(initial, Self);
+                Become(ServingHealth);
+                break;
+            case TcpUpstreamConfig tcp:
+                _pending = initial;
+                _upstream = Context.ActorOf(UpstreamConnection.Props(tcp, _ctx.Server.Timeouts.Connect, _inbound, _stats, _ctx.Services), "up");
+                Context.Watch(_upstream);
+                Become(Connecting);
+                break;
+        }
+    }
+
+    private bool Connecting(object message)
+    {
+        switch (message)
+        {
+            case UpstreamConnected up:
+                _leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp);
+                _leg.StartWith(_pending, Self);
+                _pending = ByteString.Empty;
+                Become(Relaying);
+                return true;
+            case UpstreamFailed failed:
+                CloseClient(failed.Reason);
+                return true;
+            default:
+                return Closing(message);
+        }
+    }
+
+    private bool Relaying(object message)
+    {
+        if (_leg!.Handle(message, Sender, Self, out var reason))
+        {
+            if (reason is not null) _stats.SetCloseReason("client " + reason);
+            return true;
+        }
+        return Closing(message);
+    }
+
+    private bool ServingHealth(object message)
+    {
+        if (_health!.Handle(message, Sender, Self)) return true;
+        return Closing(message);
+    }
+
+    /// <summary>Waiting for the sockets to stop; also the fallback of every state.</summary>
+    private bool Closing(object message)
+    {
+        switch (message)
+        {
+            case Terminated t when t.ActorRef.Equals(_inbound):
+                _inboundStopped = true;
+                // The child watches the client socket too and closes the upstream side itself.
+                if (_upstream is null) _upstreamStopped = true;
+                FinishIfDone();
+                return true;
+            case Terminated t when t.ActorRef.Equals(_upstream):
+                _upstreamStopped = true;
+                // The upstream socket died with its owner: nothing more can reach the client.
+                if (!_inboundStopped) _inbound.Tell(Tcp.Close.Instance);
+                FinishIfDone();
+                return true;
+            case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
+                if (c.IsErrorClosed) _stats.SetCloseReason($"client reset: {c.Cause}");
+                return true;
+            case Tcp.Event or RelayLeg.Ack or Tcp.CommandFailed:
+                return true; // late socket events while closing
+            default:
+                return false;
+        }
+    }
+
+    private void CloseClient(string reason)
+    {
+        _stats.SetCloseReason(reason);
+        _inbound.Tell(Tcp.Close.Instance);
+        Become(Closing);
+    }
+
+    private void FinishIfDone()
+    {
+        if (!_inboundStopped || !_upstreamStopped) return;
+        var duration = Stopwatch.GetElapsedTime(_started);
+        Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(),
+            _stats.BytesUp, _stats.BytesDown, duration.TotalSeconds, _stats.CloseReason ?? "ok");
+        Context.Stop(Self);
+    }
+
+    private string UpstreamLabel() => _route?.Upstream switch
+    {
+        null => "-",
+        TcpUpstreamConfig t when _stats.UpstreamAddress is { } a => $"{t.Name}({Normalize(a)})",
+        var u => u.Name,
+    };
+
+    internal static EndPoint Normalize(EndPoint ep) =>
+        ep is IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip ? new IPEndPoint(ip.Address.MapToIPv4(), ip.Port) : ep;
+}

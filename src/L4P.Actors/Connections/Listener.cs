@@ -1,0 +1,159 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.IO;
+
+namespace L4P.Connections;
+
+/// <summary>
+/// One listen address of one server: binds with Akka.IO (pull mode), spawns a
+/// <see cref="ClientConnection"/> per accepted socket and enforces <c>maxclients</c> for this address
+/// (as tls-proxy-tunnel does). Draining unbinds and waits for the connections to end.
+/// </summary>
+public sealed class Listener : ActorBase
+{
+    private readonly ServerContext _ctx;
+    private readonly IPEndPoint _endpoint;
+    private IActorRef? _socket;
+    private int _active;
+    private long _rejected;
+    private bool _atLimit;
+    private IActorRef? _drainRequester;
+
+    public Listener(ServerContext ctx, IPEndPoint endpoint)
+    {
+        _ctx = ctx;
+        _endpoint = endpoint;
+    }
+
+    public static Props Props(ServerContext ctx, IPEndPoint endpoint) =>
+        Akka.Actor.Props.Create(() => new Listener(ctx, endpoint));
+
+    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    protected override void PreStart() =>
+        _ctx.Services.TcpManager.Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024, options: [new Ipv6Only()], pullMode: true));
+
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case Tcp.Bound b:
+                _socket = Sender;
+                Log.Listening(_ctx.Log, _ctx.Server.Name, b.LocalAddress);
+                Context.Parent.Tell(new ListenerBound(_ctx.Server.Name, _endpoint, b.LocalAddress));
+                Become(Accepting);
+                return true;
+            case Tcp.CommandFailed { Cmd: Tcp.Bind } f:
+                var cause = f.Cause.HasValue ? f.Cause.Value.Message : "bind failed";
+                Context.Parent.Tell(new ListenerFailed(_ctx.Server.Name, _endpoint, cause));
+                Context.Stop(Self);
+                return true;
+            case StopAccepting:
+                // Not bound yet: nothing to drain.
+                Sender.Tell(new ListenerDrained(_endpoint));
+                Context.Stop(Self);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private bool Accepting(object message)
+    {
+        switch (message)
+        {
+            case Tcp.Connected c:
+                Accept(c);
+                return true;
+            case StopAccepting:
+                _drainRequester = Sender;
+                _socket!.Tell(Tcp.Unbind.Instance);
+                Become(Draining);
+                return true;
+            default:
+                return Common(message);
+        }
+    }
+
+    private bool Draining(object message)
+    {
+        switch (message)
+        {
+            case Tcp.Unbound:
+                Log.Unbound(_ctx.Log, _ctx.Server.Name, _endpoint, _active);
+                _socket = null;
+                ReportIfDrained();
+                return true;
+            case Tcp.Connected:
+                // Accepted just before the unbind: refuse politely.
+                Sender.Tell(Tcp.Close.Instance);
+                return true;
+            case StopAccepting:
+                return true;
+            default:
+                return Common(message);
+        }
+    }
+
+    private bool Common(object message)
+    {
+        switch (message)
+        {
+            case Terminated:
+                _active--;
+                if (_atLimit && _active < _ctx.Server.MaxClients)
+                {
+                    _atLimit = false;
+                    Log.BelowMaxClients(_ctx.Log, _ctx.Server.Name, _endpoint, _rejected);
+                }
+                ReportIfDrained();
+                return true;
+            case Tcp.ConnectionClosed:
+                return true; // the close of a rejected connection completed
+            default:
+                return false;
+        }
+    }
+
+    private void Accept(Tcp.Connected c)
+    {
+        if (_active >= _ctx.Server.MaxClients)
+        {
+            _rejected++;
+            if (!_atLimit)
+            {
+                _atLimit = true;
+                Log.MaxClientsReached(_ctx.Log, _ctx.Server.Name, _endpoint, _ctx.Server.MaxClients);
+            }
+            Log.Rejected(_ctx.Log, _ctx.Server.Name, ClientConnection.Normalize(c.RemoteAddress));
+            Sender.Tell(Tcp.Close.Instance);
+            return;
+        }
+        _active++;
+        var child = Context.ActorOf(ClientConnection.Props(_ctx, Sender, c.RemoteAddress));
+        Context.Watch(child);
+    }
+
+    private void ReportIfDrained()
+    {
+        if (_drainRequester is not null && _socket is null && _active == 0)
+        {
+            _drainRequester.Tell(new ListenerDrained(_endpoint));
+            Context.Stop(Self);
+        }
+    }
+
+    /// <summary>
+    /// Linux lets [::]:port also take IPv4, which would collide with a 0.0.0.0:port in the same config
+    /// (the seed's example has both). Each address gets exactly its own family.
+    /// </summary>
+    private sealed class Ipv6Only : Inet.AbstractSocketOption
+    {
+        public override void BeforeServerSocketBind(Socket s)
+        {
+            if (s.AddressFamily == AddressFamily.InterNetworkV6)
+                s.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.IPv6Only, true);
+        }
+    }
+}

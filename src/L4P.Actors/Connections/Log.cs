@@ -1,0 +1,32 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace L4P.Connections;
+
+/// <summary>
+/// L4P's own log lines, through Microsoft.Extensions.Logging (structured in JSON output,
+/// no boxing or formatting when the level is off). Akka's internal logs reach the same
+/// providers through Akka.Hosting's logger bridge.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "conn server={Server} client={Client} sni={Sni} route={Route} upstream={Upstream} up={BytesUp} down={BytesDown} duration={Seconds:0.000}s result={Result}")]
+    public static partial void Connection(ILogger log, string server, EndPoint client, string sni, string route, string upstream,
+        long bytesUp, long bytesDown, double seconds, string result);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "server {Server}: listening on {Address}")]
+    public static partial void Listening(ILogger log, string server, EndPoint address);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "server {Server} on {Address}: maxclients {Max} reached, closing new connections")]
+    public static partial void MaxClientsReached(ILogger log, string server, EndPoint address, int max);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "server {Server} on {Address}: below maxclients again ({Rejected} rejected so far)")]
+    public static partial void BelowMaxClients(ILogger log, string server, EndPoint address, long rejected);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "server {Server}: rejected {Client} (maxclients)")]
+    public static partial void Rejected(ILogger log, string server, EndPoint client);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "server {Server}: stopped listening on {Address}, {Active} connection(s) draining")]
+    public static partial void Unbound(ILogger log, string server, EndPoint address, int active);
+}

@@ -1,0 +1,25 @@
+using System.Net;
+using Akka.Actor;
+
+namespace L4P.Connections;
+
+/// <summary>UpstreamConnection -> ClientConnection: the outbound socket is ready for the relay.</summary>
+public sealed record UpstreamConnected(IActorRef Connection, EndPoint Remote);
+
+/// <summary>UpstreamConnection -> ClientConnection: no connection could be made; the reason is for the log line.</summary>
+public sealed record UpstreamFailed(string Reason);
+
+/// <summary>Listener -> ProxyRoot.</summary>
+public sealed record ListenerBound(string Server, IPEndPoint Configured, EndPoint Actual);
+
+/// <summary>Listener -> ProxyRoot: fatal at startup.</summary>
+public sealed record ListenerFailed(string Server, IPEndPoint Configured, string Reason);
+
+/// <summary>ProxyRoot -> Listener: close the listening socket, keep the connections.</summary>
+public sealed record StopAccepting
+{
+    public static readonly StopAccepting Instance = new();
+}
+
+/// <summary>Listener -> ProxyRoot: unbound and every connection it accepted has ended.</summary>
+public sealed record ListenerDrained(IPEndPoint Configured);

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Reflection;
+using Akka.Actor;
+using Akka.Hosting;
+using Akka.IO;
+using L4P.Config;
+using L4P.Connections;
+using L4P.Resolution;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace L4P.Host;
+
+public static class Program
+{
+    public static string Version =>
+        typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    public static async Task<int> Main(string[] args)
+    {
+        var configOption = new Option<string?>("--config", "-c")
+        {
+            Description = "The YAML config file. Default: $L4P_CONFIG, else " + string.Join(", ", ConfigLocator.DefaultPaths),
+        };
+        var checkOption = new Option<bool>("--check")
+        {
+            Description = "Validate the config and exit: 0 when valid, 2 with one line naming the problem when not",
+        };
+        var root = new RootCommand("L4P: a layer-4 TCP proxy that routes TLS by SNI without terminating it")
+        {
+            configOption,
+            checkOption,
+        };
+        root.SetAction((parse, cancel) => RunAsync(root, parse.GetValue(configOption), parse.GetValue(checkOption)));
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            foreach (var e in result.Errors) await Console.Error.WriteLineAsync($"l4p: {e.Message}");
+            return 2;
+        }
+        return await result.InvokeAsync();
+    }
+
+    private static async Task<int> RunAsync(RootCommand command, string? configArg, bool checkOnly)
+    {
+        var path = ConfigLocator.Locate(configArg, Environment.GetEnvironmentVariable, File.Exists);
+        if (path is null)
+        {
+            await Console.Error.WriteLineAsync($"l4p: no config file: pass --config FILE, set L4P_CONFIG, or create one of {string.Join(", ", ConfigLocator.DefaultPaths)}");
+            await command.Parse(["--help"]).InvokeAsync();
+            return 2;
+        }
+
+        ProxyConfig config;
+        try
+        {
+            config = ConfigLoader.LoadFile(path);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"l4p: config error: {e.Message}");
+            return 2;
+        }
+
+        if (checkOnly)
+        {
+            Console.WriteLine($"l4p: {path}: config OK ({config.Servers.Length} server(s), {config.Upstreams.Count - BuiltinUpstreamConfig.All.Count} upstream(s))");
+            return 0;
+        }
+
+        try
+        {
+            using var host = BuildHost(config);
+            await host.RunAsync();
+            return 0;
+        }
+        catch (BindFailedException e)
+        {
+            await Console.Error.WriteLineAsync($"l4p: {e.Message}");
+            return 1;
+        }
+    }
+
+    internal static IHost BuildHost(ProxyConfig config)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            DisableDefaults = true,
+            ContentRootPath = Directory.GetCurrentDirectory(),
+        });
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        // Drain first, then give Akka time to stop.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownTimeout + TimeSpan.FromSeconds(15));
+        Logging.Configure(builder.Logging, config);
+        builder.Services.AddSingleton(config);
+
+        builder.Services.AddAkka("l4p", (akka, sp) =>
+        {
+            akka.AddHocon(Hocon.Load(), HoconAddMode.Prepend);
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = Logging.AkkaLevel(config.Log);
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            });
+            akka.WithActors((system, registry) =>
+            {
+                var services = new ProxyServices(system.Tcp(), SystemDnsLookup.Instance, sp.GetRequiredService<ILoggerFactory>());
+                registry.Register<ProxyRoot>(system.ActorOf(ProxyRoot.Props(config, services), "proxy"));
+            });
+        });
+        builder.Services.AddHostedService<ProxyService>();
+        return builder.Build();
+    }
+}
