@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using Akka.Actor;
 using Akka.IO;
-using L4P.Builtins;
 using L4P.Config;
 using L4P.Routing;
 
@@ -14,7 +13,7 @@ namespace L4P.Connections;
 /// Routing -> Connecting -> Relaying, or a built-in (ban, echo, health); Closing waits for the sockets to stop.
 /// The pair ends when the client socket and the child have both stopped; one info line then tells the story.
 /// </summary>
-public sealed class ClientConnection : ActorBase
+public sealed class ClientConnection : ActorBase, IWithTimers
 {
     private readonly ServerContext _ctx;
     private readonly IActorRef _inbound;
@@ -28,7 +27,7 @@ public sealed class ClientConnection : ActorBase
     private RelayLeg? _leg;
     private ByteString _pending = ByteString.Empty;
     private bool _inboundStopped;
-    private bool _upstreamStopped;
+    private bool _upstreamStopped = true;
     private HealthSession? _health;
 
     public ClientConnection(ServerContext ctx, IActorRef inbound, EndPoint remote)
@@ -37,6 +36,8 @@ public sealed class ClientConnection : ActorBase
         _inbound = inbound;
         _remote = Normalize(remote);
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ServerContext ctx, IActorRef inbound, EndPoint remote) =>
         Akka.Actor.Props.Create(() => new ClientConnection(ctx, inbound, remote));
@@ -63,7 +64,7 @@ public sealed class ClientConnection : ActorBase
                 CloseClient("banned");
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Echo }:
-                _leg = new RelayLeg(_inbound, _inbound, _stats.AddUp);
+                _leg = new RelayLeg(_inbound, _inbound, _stats.AddUp, Timers);
                 _leg.StartWith(initial, Self);
                 Become(Relaying);
                 break;
@@ -75,6 +76,7 @@ public sealed class ClientConnection : ActorBase
             case TcpUpstreamConfig tcp:
                 _pending = initial;
                 _upstream = Context.ActorOf(UpstreamConnection.Props(tcp, _ctx.Server.Timeouts.Connect, _inbound, _stats, _ctx.Services), "up");
+                _upstreamStopped = false;
                 Context.Watch(_upstream);
                 Become(Connecting);
                 break;
@@ -86,13 +88,19 @@ public sealed class ClientConnection : ActorBase
         switch (message)
         {
             case UpstreamConnected up:
-                _leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp);
+                Context.Watch(up.Connection);
+                _leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp, Timers);
                 _leg.StartWith(_pending, Self);
                 _pending = ByteString.Empty;
                 Become(Relaying);
                 return true;
             case UpstreamFailed failed:
                 CloseClient(failed.Reason);
+                return true;
+            case Terminated t when t.ActorRef.Equals(_upstream):
+                _upstreamStopped = true;
+                CloseClient("upstream connection stopped");
+                FinishIfDone();
                 return true;
             default:
                 return Closing(message);
@@ -104,16 +112,17 @@ public sealed class ClientConnection : ActorBase
         if (_leg!.Handle(message, Sender, Self, out var reason))
         {
             if (reason is not null) _stats.SetCloseReason("client " + reason);
+            if (_leg.SourceStopped && !_inboundStopped)
+            {
+                _inboundStopped = true;
+                FinishIfDone();
+            }
             return true;
         }
         return Closing(message);
     }
 
-    private bool ServingHealth(object message)
-    {
-        if (_health!.Handle(message, Sender, Self)) return true;
-        return Closing(message);
-    }
+    private bool ServingHealth(object message) => _health!.Handle(message, Sender, Self) || Closing(message);
 
     /// <summary>Waiting for the sockets to stop; also the fallback of every state.</summary>
     private bool Closing(object message)
@@ -122,20 +131,16 @@ public sealed class ClientConnection : ActorBase
         {
             case Terminated t when t.ActorRef.Equals(_inbound):
                 _inboundStopped = true;
-                // The child watches the client socket too and closes the upstream side itself.
-                if (_upstream is null) _upstreamStopped = true;
                 FinishIfDone();
                 return true;
             case Terminated t when t.ActorRef.Equals(_upstream):
                 _upstreamStopped = true;
-                // The upstream socket died with its owner: nothing more can reach the client.
-                if (!_inboundStopped) _inbound.Tell(Tcp.Close.Instance);
                 FinishIfDone();
                 return true;
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
                 if (c.IsErrorClosed) _stats.SetCloseReason($"client reset: {c.Cause}");
                 return true;
-            case Tcp.Event or RelayLeg.Ack or Tcp.CommandFailed:
+            case Tcp.Event or Tcp.CommandFailed or Terminated:
                 return true; // late socket events while closing
             default:
                 return false;

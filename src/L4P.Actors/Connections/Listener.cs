@@ -67,9 +67,13 @@ public sealed class Listener : ActorBase
                 Accept(c);
                 return true;
             case StopAccepting:
+                // Akka.IO's accepted connections are children of its listener actor: Unbind would kill
+                // them. So the socket stays bound, new connections are closed at once, and the unbind
+                // waits until the last relay has ended.
                 _drainRequester = Sender;
-                _socket!.Tell(Tcp.Unbind.Instance);
+                Log.Draining(_ctx.Log, _ctx.Server.Name, _endpoint, _active);
                 Become(Draining);
+                ReportIfDrained();
                 return true;
             default:
                 return Common(message);
@@ -81,12 +85,10 @@ public sealed class Listener : ActorBase
         switch (message)
         {
             case Tcp.Unbound:
-                Log.Unbound(_ctx.Log, _ctx.Server.Name, _endpoint, _active);
-                _socket = null;
-                ReportIfDrained();
+                _drainRequester!.Tell(new ListenerDrained(_endpoint));
+                Context.Stop(Self);
                 return true;
             case Tcp.Connected:
-                // Accepted just before the unbind: refuse politely.
                 Sender.Tell(Tcp.Close.Instance);
                 return true;
             case StopAccepting:
@@ -137,11 +139,7 @@ public sealed class Listener : ActorBase
 
     private void ReportIfDrained()
     {
-        if (_drainRequester is not null && _socket is null && _active == 0)
-        {
-            _drainRequester.Tell(new ListenerDrained(_endpoint));
-            Context.Stop(Self);
-        }
+        if (_drainRequester is not null && _active == 0) _socket!.Tell(Tcp.Unbind.Instance);
     }
 
     /// <summary>

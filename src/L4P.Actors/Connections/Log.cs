@@ -27,6 +27,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "server {Server}: rejected {Client} (maxclients)")]
     public static partial void Rejected(ILogger log, string server, EndPoint client);
 
-    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "server {Server}: stopped listening on {Address}, {Active} connection(s) draining")]
-    public static partial void Unbound(ILogger log, string server, EndPoint address, int active);
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "server {Server} on {Address}: draining {Active} connection(s), new connections are closed")]
+    public static partial void Draining(ILogger log, string server, EndPoint address, int active);
 }

@@ -32,7 +32,6 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private string _lastError = "";
     private IActorRef? _outbound;
     private RelayLeg? _leg;
-    private bool _inboundStopped;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -96,10 +95,9 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 _stats.UpstreamAddress = c.RemoteAddress;
                 _outbound.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
                 Context.Watch(_outbound);
-                _leg = new RelayLeg(_outbound, _inbound, _stats.AddDown);
+                _leg = new RelayLeg(_outbound, _inbound, _stats.AddDown, Timers);
                 Context.Parent.Tell(new UpstreamConnected(_outbound, c.RemoteAddress));
-                if (_inboundStopped) _outbound.Tell(Tcp.Close.Instance);
-                else _leg.Start();
+                _leg.Start();
                 Context.Become(Relaying);
                 return true;
             case Tcp.CommandFailed { Cmd: Tcp.Connect } f:
@@ -123,23 +121,10 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         if (_leg!.Handle(message, Sender, Self, out var reason))
         {
             if (reason is not null) _stats.SetCloseReason("upstream " + reason);
+            if (_leg.SourceStopped) Context.Stop(Self);
             return true;
         }
-        switch (message)
-        {
-            case Terminated t when t.ActorRef.Equals(_outbound):
-                Context.Stop(Self);
-                return true;
-            case Terminated t when t.ActorRef.Equals(_inbound):
-                // Client socket gone: nothing more can be delivered, close the upstream side.
-                _inboundStopped = true;
-                if (!_leg.SourceDone) _outbound!.Tell(Tcp.Close.Instance);
-                return true;
-            case Tcp.Event or ConnectTimedOut or Tcp.CommandFailed:
-                return true;
-            default:
-                return false;
-        }
+        return message is Tcp.Event or ConnectTimedOut or Tcp.CommandFailed or Terminated;
     }
 
     private void TryNextAddress()

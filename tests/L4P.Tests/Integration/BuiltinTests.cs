@@ -1,0 +1,84 @@
+using System.Net.Sockets;
+using System.Text;
+using L4P.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace L4P.Tests.Integration;
+
+/// <summary>The built-in upstreams over real sockets: echo, ban, health.</summary>
+public sealed class BuiltinTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private InProcessProxy _proxy = null!;
+
+    public async Task InitializeAsync() => _proxy = await InProcessProxy.StartAsync($$"""
+        version: 2
+        log: debug
+        servers:
+          echo: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: echo }
+          ban: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: ban }
+          health: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: health }
+        """, output);
+
+    public async Task DisposeAsync() => await _proxy.DisposeAsync();
+
+    [Fact]
+    public async Task Echo_reflects_bytes_and_honours_half_close()
+    {
+        using var c = await Net.ConnectAsync(_proxy.Listen("echo"));
+        var payload = new byte[500_000];
+        new Random(5).NextBytes(payload);
+        var reading = Task.Run(() => Net.ReadToEndAsync(c));
+        await c.SendAsync(payload);
+        c.Shutdown(SocketShutdown.Send);
+        Assert.Equal(payload, await reading);
+    }
+
+    [Fact]
+    public async Task Ban_closes_at_once()
+    {
+        using var c = await Net.ConnectAsync(_proxy.Listen("ban"));
+        Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(2)));
+        var line = await _proxy.WaitForLogAsync(l => l.Contains("conn server=ban"));
+        Assert.Contains("result=banned", line);
+    }
+
+    [Fact]
+    public async Task Health_answers_two_requests_on_one_keep_alive_connection()
+    {
+        using var c = await Net.ConnectAsync(_proxy.Listen("health"));
+        const string expected = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\n\r\nOK";
+        await c.SendAsync(Encoding.ASCII.GetBytes("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+        Assert.Equal(expected, Encoding.ASCII.GetString(await Net.ReadExactlyAsync(c, expected.Length)));
+        // Second request split across two segments.
+        await c.SendAsync(Encoding.ASCII.GetBytes("GET /health HT"));
+        await Task.Delay(50);
+        await c.SendAsync(Encoding.ASCII.GetBytes("TP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        var second = Encoding.ASCII.GetString(await Net.ReadToEndAsync(c));
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", second);
+        Assert.Contains("Connection: close\r\n", second);
+        Assert.EndsWith("\r\n\r\nOK", second);
+    }
+
+    [Theory]
+    [InlineData("GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 Not Found")]
+    [InlineData("POST /health HTTP/1.1\r\nConnection: close\r\n\r\n", "HTTP/1.1 405 Method Not Allowed")]
+    [InlineData("\u0016\u0003\u0001garbage\r\n\r\n", "HTTP/1.1 400 Bad Request")]
+    [InlineData("GET /health SPDY/9\r\n\r\n", "HTTP/1.1 400 Bad Request")]
+    public async Task Health_rejects_what_it_does_not_serve(string request, string statusLine)
+    {
+        using var c = await Net.ConnectAsync(_proxy.Listen("health"));
+        await c.SendAsync(Encoding.Latin1.GetBytes(request));
+        var reply = Encoding.ASCII.GetString(await Net.ReadToEndAsync(c));
+        Assert.StartsWith(statusLine + "\r\n", reply);
+    }
+
+    [Fact]
+    public async Task Curl_gets_OK_from_health()
+    {
+        var ep = _proxy.Listen("health");
+        var (code, stdout, _) = await Tools.RunAsync("curl", $"-sS --max-time 5 http://{ep}/health");
+        Assert.Equal(0, code);
+        Assert.Equal("OK", stdout);
+    }
+}

@@ -1,0 +1,126 @@
+using System.Net.Sockets;
+using L4P.Tests.Support;
+using Xunit;
+
+namespace L4P.Tests.Integration;
+
+/// <summary>The executable as an operator runs it: CLI, exit codes, signals.</summary>
+public sealed class HostProcessTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("l4p-host-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string yaml)
+    {
+        var path = Path.Combine(_dir, $"{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public async Task Check_accepts_a_valid_config_with_exit_0()
+    {
+        var path = Write($"version: 1\nservers:\n  e:\n    listen: [\"127.0.0.1:{TestPorts.Free()}\"]\n    default: echo\n");
+        using var p = new HostProcess($"--check --config {path}");
+        Assert.Equal(0, await p.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("config OK", p.Stdout);
+    }
+
+    [Fact]
+    public async Task Check_rejects_a_bad_config_with_one_line_and_exit_2()
+    {
+        var path = Write("version: 1\nservers:\n  e:\n    listen: [\"127.0.0.1:99999\"]\n");
+        using var p = new HostProcess($"--check -c {path}");
+        Assert.Equal(2, await p.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        var err = p.Stderr.Trim();
+        Assert.DoesNotContain('\n', err);
+        Assert.Contains($"{path}:4:", err);
+        Assert.Contains("servers.e.listen[0]", err);
+        Assert.Contains("bad port '99999'", err);
+    }
+
+    [Fact]
+    public async Task L4P_CONFIG_is_used_when_no_flag_is_given()
+    {
+        var path = Write("version: 3\nservers: {}\n");
+        using var p = new HostProcess("--check", new Dictionary<string, string> { ["L4P_CONFIG"] = path });
+        Assert.Equal(2, await p.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("unsupported version '3'", p.Stderr);
+    }
+
+    [Fact]
+    public async Task No_config_prints_help_and_exits_2()
+    {
+        using var p = new HostProcess("", workingDirectory: _dir);
+        Assert.Equal(2, await p.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("no config file", p.Stderr);
+        Assert.Contains("--config", p.Stdout);
+        Assert.Contains("--check", p.Stdout);
+    }
+
+    [Fact]
+    public async Task Version_prints_the_version()
+    {
+        using var p = new HostProcess("--version");
+        Assert.Equal(0, await p.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Matches(@"^\d+\.\d+\.\d+", p.Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task A_listen_address_in_use_exits_1_naming_it()
+    {
+        using var squatter = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        squatter.Start();
+        var port = ((System.Net.IPEndPoint)squatter.LocalEndpoint).Port;
+        var path = Write($"version: 1\nservers:\n  web:\n    listen: [\"127.0.0.1:{port}\"]\n    default: echo\n");
+        using var p = new HostProcess($"--config {path}");
+        Assert.Equal(1, await p.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains($"cannot listen on 127.0.0.1:{port} (servers.web.listen)", p.Stderr);
+    }
+
+    [Fact]
+    public async Task Sigterm_lets_a_relay_in_flight_finish_then_exits_0()
+    {
+        // A backend that answers slowly: the relay is still running when SIGTERM arrives.
+        await using var backend = new TcpBackend(async s =>
+        {
+            await Net.ReadToEndAsync(s);
+            for (var i = 0; i < 10; i++)
+            {
+                await s.SendAsync(new byte[1000]);
+                await Task.Delay(150);
+            }
+            s.Shutdown(SocketShutdown.Send);
+        });
+        var listen = TestPorts.Free();
+        var path = Write($"""
+            version: 1
+            servers:
+              web:
+                listen: ["127.0.0.1:{listen}"]
+                default: slow
+            upstream:
+              slow: "tcp://127.0.0.1:{backend.Endpoint.Port}"
+            """);
+        using var p = new HostProcess($"--config {path}");
+        await p.WaitForOutputAsync("started", TimeSpan.FromSeconds(30));
+
+        using var client = await Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, listen));
+        client.Shutdown(SocketShutdown.Send);
+        var reading = Net.ReadToEndAsync(client);
+        await Task.Delay(300);
+        p.Signal(HostProcess.SIGTERM);
+        await p.WaitForOutputAsync("draining 1 connection", TimeSpan.FromSeconds(10));
+
+        // While draining, a newcomer is closed at once.
+        using (var late = await Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, listen)))
+            Assert.True(await Net.IsClosedByPeerAsync(late, TimeSpan.FromSeconds(2)));
+
+        Assert.Equal(10_000, (await reading).Length);
+        Assert.Equal(0, await p.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("all connections finished", p.Stdout);
+        // Then the port is closed.
+        await Assert.ThrowsAnyAsync<SocketException>(() => Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, listen)));
+    }
+}
