@@ -56,6 +56,7 @@ public static class Program
         try
         {
             config = ConfigLoader.LoadFile(path);
+            FeatureGate.Check(config);
         }
         catch (ConfigException e)
         {

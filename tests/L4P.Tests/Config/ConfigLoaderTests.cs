@@ -1,0 +1,248 @@
+using System.Net;
+using L4P.Config;
+using Xunit;
+
+namespace L4P.Tests.Config;
+
+public sealed class ConfigLoaderTests
+{
+    private static readonly Dictionary<string, string> Env = new()
+    {
+        ["ENCODED_PW"] = "dXNlcjpwYXNz",
+        ["HOST"] = "api.internal",
+        ["EVIL"] = "x\r\nInjected: yes",
+    };
+
+    private static ProxyConfig Parse(string yaml) => ConfigLoader.Parse(yaml, "l4p.yaml", n => Env.GetValueOrDefault(n));
+
+    private static string Error(string yaml) => Assert.Throws<ConfigException>(() => Parse(yaml)).Message;
+
+    // The seed layer4-proxy README's example, with its top-level anchor holder.
+    private const string SeedExample = """
+        version: 1
+        log: debug
+
+        via: &viaanchor
+          target: www.test1.com:4433
+          headers:
+            Proxy-Authorization: "Basic ${ENCODED_PW}"
+            X-Custom: "static $$ literal"
+
+        servers:
+          proxy_server:
+            listen:
+              - "0.0.0.0:8443"
+              - "[::]:8443"
+            tls: true
+            sni:
+              api.example.com: api
+              "*.example.org": corp
+              intern.corp.org:
+                upstream: direct
+                via: {}
+            default: ban
+            via: *viaanchor
+          health:
+            listen: ["127.0.0.1:8080"]
+            default: health
+          echo_server:
+            listen: ["127.0.0.1:5000"]
+            default: echo
+
+        upstream:
+          api: "tcp://$HOST:443"
+          corp: "tcp6://[::1]:3128"
+          direct: "tcp4://127.0.0.1:443"
+        """;
+
+    // tls-proxy-tunnel v4's README example.
+    private const string TptExample = """
+        version: 1
+        log: info
+        log-format: txt
+
+        servers:
+          proxy_server:
+            listen:
+              - "0.0.0.0:8443"
+            tls: true
+            sni:
+              www.example.com: corp_proxy
+              intern.corp.org:
+                upstream: direct_host
+                via: {}
+              api.example.com:
+                upstream: corp_proxy
+                via:
+                  target: "api.example.com:8443"
+                  connect_timeout: 10s
+            default: ban
+            maxclients: 100
+            via:
+              use_sni_as_target: true
+              target_port: 443
+              connect_timeout: 30s
+              stats_interval: 30s
+
+          health_server:
+            listen:
+              - "127.0.0.1:8080"
+            default: health
+
+        upstream:
+          corp_proxy: "tcp://proxy.internal:3128"
+          direct_host: "tcp://10.0.0.5:443"
+        """;
+
+    [Fact]
+    public void Seed_example_parses_with_anchor_and_env()
+    {
+        var c = Parse(SeedExample);
+        Assert.Equal(1, c.Version);
+        Assert.Equal(LogSetting.Debug, c.Log);
+        var s = c.Servers.Single(x => x.Name == "proxy_server");
+        Assert.Equal([IPEndPoint.Parse("0.0.0.0:8443"), IPEndPoint.Parse("[::]:8443")], s.Listen.ToArray());
+        Assert.True(s.Tls);
+        Assert.Equal("ban", s.Default);
+        Assert.Equal(100, s.MaxClients);
+        Assert.Equal("www.test1.com:4433", s.Via.Target);
+        Assert.True(s.Via.IsActive);
+        Assert.Equal(TimeSpan.FromSeconds(30), s.Via.ConnectTimeout);
+        Assert.Equal(new KeyValuePair<string, string>("Proxy-Authorization", "Basic dXNlcjpwYXNz"), s.Via.Headers[0]);
+        Assert.Equal("static $ literal", s.Via.Headers[1].Value);
+        Assert.Equal(["api.example.com", "*.example.org", "intern.corp.org"], s.Sni.Select(r => r.Pattern));
+        Assert.Null(s.Sni[0].Via);
+        Assert.Same(ViaConfig.None, s.Sni[2].Via);
+        var api = Assert.IsType<TcpUpstreamConfig>(c.Upstreams["api"]);
+        Assert.Equal(("api.internal", 443, AddressFamilyFilter.Any), (api.Host, api.Port, api.Family));
+        Assert.Equal(AddressFamilyFilter.IPv6, ((TcpUpstreamConfig)c.Upstreams["corp"]).Family);
+        Assert.Equal(IPAddress.Parse("127.0.0.1"), ((TcpUpstreamConfig)c.Upstreams["direct"]).Literal);
+        Assert.IsType<BuiltinUpstreamConfig>(c.Upstreams["health"]);
+    }
+
+    [Fact]
+    public void Tls_proxy_tunnel_v4_example_parses()
+    {
+        var c = Parse(TptExample);
+        Assert.Equal(LogFormat.Text, c.LogFormat);
+        var s = c.Servers[0];
+        Assert.True(s.Via.UseSniAsTarget);
+        Assert.Equal(443, s.Via.TargetPort);
+        Assert.Equal(TimeSpan.FromSeconds(30), s.Via.StatsInterval);
+        var api = s.Sni.Single(r => r.Pattern == "api.example.com");
+        Assert.Equal("api.example.com:8443", api.Via!.Target);
+        Assert.Equal(TimeSpan.FromSeconds(10), api.Via.ConnectTimeout);
+        Assert.Equal("direct_host", s.Sni.Single(r => r.Pattern == "intern.corp.org").Upstream);
+    }
+
+    [Fact]
+    public void Defaults_apply_when_keys_are_absent()
+    {
+        var c = Parse("version: 2\nservers:\n  a:\n    listen: \"127.0.0.1:1\"\n");
+        var s = c.Servers[0];
+        Assert.Equal((LogSetting.Info, LogFormat.Text, TimeSpan.FromSeconds(30)), (c.Log, c.LogFormat, c.ShutdownTimeout));
+        Assert.Equal(("ban", 100, false), (s.Default, s.MaxClients, s.Tls));
+        Assert.Equal(ServerTimeouts.Defaults, s.Timeouts);
+        Assert.False(s.Via.IsActive);
+    }
+
+    [Fact]
+    public void Json_log_format_timeouts_and_merge_keys_are_read()
+    {
+        var c = Parse("""
+            version: 2
+            log: warn
+            log_format: json
+            shutdown_timeout: 5s
+            base: &base { maxclients: 7, default: echo }
+            servers:
+              a:
+                <<: *base
+                listen: ["127.0.0.1:1"]
+                timeouts: { connect: 1500ms, client_hello: 2s }
+            """);
+        Assert.Equal((LogSetting.Warn, LogFormat.Json, TimeSpan.FromSeconds(5)), (c.Log, c.LogFormat, c.ShutdownTimeout));
+        Assert.Equal((7, "echo"), (c.Servers[0].MaxClients, c.Servers[0].Default));
+        Assert.Equal(new ServerTimeouts(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(1500)), c.Servers[0].Timeouts);
+    }
+
+    public static TheoryData<string, string, string> Errors => new()
+    {
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"\n", "l4p.yaml:5:1: invalid YAML", "bad YAML" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    lisen: x\n", "l4p.yaml:5:5: servers.a.lisen: unknown key", "unknown key" },
+        { "version: 1\nfoo: 1\nservers: {}\n", "l4p.yaml:2:1: foo: unknown key", "unknown top-level key" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    maxclients: many\n", "servers.a.maxclients: expected a whole number, got 'many'", "wrong type" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    tls: maybe\n", "servers.a.tls: expected true or false", "wrong type bool" },
+        { "version: 1\nservers:\n  a: [1]\n", "servers.a: expected a mapping, got a list", "wrong type mapping" },
+        { "version: 3\nservers: {}\n", "l4p.yaml:1:10: version: unsupported version '3' (expected 1 or 2)", "bad version" },
+        { "servers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "version: missing", "missing version" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: nope }\n", "servers.a.default: unknown upstream 'nope'", "unknown default" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni:\n      x.test: nope\n", "servers.a.sni.x.test: unknown upstream 'nope'", "unknown sni upstream" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n  b: { listen: [\"127.0.0.1:1\"] }\n", "servers.b.listen: duplicate listen address 127.0.0.1:1 (already used by servers.a)", "duplicate listen" },
+        { "version: 1\nservers:\n  a: { listen: [\"localhost:80\"] }\n", "servers.a.listen[0]: 'localhost' is not an IP address", "listen not IP" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1\"] }\n", "servers.a.listen[0]: '127.0.0.1' has no port", "listen no port" },
+        { "version: 1\nservers:\n  a: { listen: [\"[::1:80\"] }\n", "servers.a.listen[0]: '[::1:80' is not [IPv6]:port", "listen bad v6" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: \"udp://h:1\"\n", "upstream.u: unsupported scheme 'udp'", "bad scheme" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: \"h:1\"\n", "upstream.u: 'h:1' is not a URL", "not a URL" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: \"tcp://h:0\"\n", "upstream.u: bad port '0'", "bad port" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: \"tcp://h\"\n", "upstream.u: 'h' has no port", "no port" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: \"tcp4://[::1]:5\"\n", "upstream.u: address ::1 does not match scheme tcp4", "family mismatch" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: ban }\nupstream:\n  ban: \"tcp://h:1\"\n", "upstream.ban: 'ban' is a built-in upstream", "builtin redefined" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: \"tcp://${NOPE}:1\"\n", "upstream.u: environment variable 'NOPE' is not set", "missing env" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via:\n      target: t:1\n      headers: { X-A: \"$EVIL\" }\n", "servers.a.via.headers.X-A: header value contains CR or LF", "CRLF header" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via:\n      headers: { \"Bad Name\": v }\n", "servers.a.via.headers.Bad Name: header name is not a valid HTTP token", "header token" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    protocol: kcp\n", "servers.a.protocol: protocol 'kcp' (from fourth) is not supported", "kcp" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { connect_timeout: soon }\n", "servers.a.via.connect_timeout: expected a duration such as 500ms, 30s or 5m, got 'soon'", "bad duration" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { target: \"no-port\" }\n", "servers.a.via.target: 'no-port' has no port", "bad via target" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni: { \"*.*.x\": echo }\n", "servers.a.sni.*.*.x: '*.*.x' is not a server name or a wildcard", "bad sni pattern" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni: { \"A.test\": echo, \"a.test.\": ban }\n", "duplicate SNI rule 'a.test'", "duplicate sni" },
+        { "version: 1\nlog: loud\nservers: {}\n", "log: unknown log level 'loud'", "bad log level" },
+        { "version: 1\nservers:\n  a:\n    default: echo\n", "servers.a.listen: missing", "missing listen" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n  a: { listen: [\"127.0.0.1:2\"] }\n", "invalid YAML: Duplicate key", "duplicate yaml key" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Errors))]
+    public void Each_problem_is_one_line_naming_file_and_key_path(string yaml, string expected, string what)
+    {
+        var message = Error(yaml);
+        Assert.True(message.Contains(expected, StringComparison.Ordinal), $"{what}: expected '{expected}' in '{message}'");
+        Assert.StartsWith("l4p.yaml", message);
+        Assert.DoesNotContain('\n', message);
+    }
+
+    [Fact]
+    public void Sni_names_are_normalised_and_wildcards_kept()
+    {
+        var c = Parse("version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni: { \"API.Example.COM.\": echo, \"*.Example.org\": ban }\n");
+        Assert.Equal(["api.example.com", "*.example.org"], c.Servers[0].Sni.Select(r => r.Pattern));
+    }
+
+    [Fact]
+    public void Feature_gate_names_the_key_of_a_feature_not_landed_yet()
+    {
+        var e = Assert.Throws<ConfigException>(() => FeatureGate.Check(Parse(TptExample)));
+        Assert.Equal("l4p.yaml: servers.proxy_server.via: CONNECT tunnelling through an upstream HTTP proxy is not supported yet by this L4P version", e.Message);
+        FeatureGate.Check(Parse("version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], via: {} }\n"));
+    }
+
+    [Fact]
+    public void Missing_file_is_one_line()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFile("/nonexistent/l4p.yaml"));
+        Assert.StartsWith("/nonexistent/l4p.yaml: cannot read config file", e.Message);
+    }
+
+    [Fact]
+    public void Example_config_in_the_repo_is_valid_and_enabled()
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "config.yaml.example"))) root = Path.GetDirectoryName(root)!;
+        var c = ConfigLoader.LoadFile(Path.Combine(root, "config.yaml.example"), _ => null);
+        FeatureGate.Check(c);
+        Assert.Contains(c.Servers, s => s.Default == "health");
+        Assert.Contains(c.Servers, s => s.Default == "echo");
+        Assert.Contains(c.Servers, s => c.Upstreams[s.Default] is TcpUpstreamConfig);
+        Assert.All(c.Servers.SelectMany(s => s.Listen), ep => Assert.True(IPAddress.IsLoopback(ep.Address)));
+    }
+}
