@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Reflection;
-using Akka.Actor;
 using Akka.Hosting;
 using Akka.IO;
 using L4P.Config;

@@ -22,7 +22,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private readonly long _started = Stopwatch.GetTimestamp();
 
     private Route? _route;
-    private string? _sni = null;
+    private readonly string? _sni = null;
     private IActorRef? _upstream;
     private RelayLeg? _leg;
     private ByteString _pending = ByteString.Empty;

@@ -65,7 +65,7 @@ public sealed class PlainRelayTests(ITestOutputHelper output)
         await using var backend = new TcpBackend(async s =>
         {
             var request = await Net.ReadToEndAsync(s);
-            var answer = Encoding.ASCII.GetBytes($"got {request.Length} bytes: ") ;
+            var answer = Encoding.ASCII.GetBytes($"got {request.Length} bytes: ");
             await s.SendAsync(answer);
             await s.SendAsync(new byte[300_000]);
             s.Shutdown(SocketShutdown.Send);

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace L4P.Tests.Support;
 
-/// <summary>A real TCP server on loopback running <paramref name="handler"/> for each accepted socket.</summary>
+/// <summary>A real TCP server on loopback running a handler for each accepted socket.</summary>
 public sealed class TcpBackend : IAsyncDisposable
 {
     private readonly TcpListener _listener;
