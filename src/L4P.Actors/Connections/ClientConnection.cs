@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using Akka.Actor;
 using Akka.IO;
 using L4P.Config;
+using L4P.Protocol;
 using L4P.Routing;
 
 namespace L4P.Connections;
@@ -10,11 +12,17 @@ namespace L4P.Connections;
 /// <summary>
 /// One accepted client socket: route it, then relay client -> upstream (its <see cref="RelayLeg"/>)
 /// while its child <see cref="UpstreamConnection"/> relays upstream -> client. States:
-/// Routing -> Connecting -> Relaying, or a built-in (ban, echo, health); Closing waits for the sockets to stop.
+/// Sniffing (tls: true, reads the ClientHello) -> Connecting -> Relaying, or a built-in (ban, echo,
+/// health); Closing waits for the sockets to stop.
 /// The pair ends when the client socket and the child have both stopped; one info line then tells the story.
 /// </summary>
 public sealed class ClientConnection : ActorBase, IWithTimers
 {
+    private sealed class ClientHelloTimedOut
+    {
+        public static readonly ClientHelloTimedOut Instance = new();
+    }
+
     private readonly ServerContext _ctx;
     private readonly IActorRef _inbound;
     private readonly EndPoint _remote;
@@ -22,7 +30,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private readonly long _started = Stopwatch.GetTimestamp();
 
     private Route? _route;
-    private readonly string? _sni = null;
+    private string? _sni;
+    private byte[]? _hello;
+    private int _helloLength;
     private IActorRef? _upstream;
     private RelayLeg? _leg;
     private ByteString _pending = ByteString.Empty;
@@ -50,7 +60,76 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         // nothing is read until we ask.
         _inbound.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
         Context.Watch(_inbound);
-        RouteTo(_ctx.Routes.Default, ByteString.Empty);
+        if (_ctx.Server.Tls) StartSniffing();
+        else RouteTo(_ctx.Routes.Default, ByteString.Empty);
+    }
+
+    protected override void PostStop() => ReturnHelloBuffer();
+
+    private void StartSniffing()
+    {
+        _hello = ArrayPool<byte>.Shared.Rent(ClientHello.MaxBytes);
+        Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
+        _inbound.Tell(Tcp.ResumeReading.Instance);
+        Become(Sniffing);
+    }
+
+    /// <summary>Buffers the client's first bytes (bounded) until the ClientHello parser has an answer.</summary>
+    private bool Sniffing(object message)
+    {
+        switch (message)
+        {
+            case Tcp.Received r when Sender.Equals(_inbound):
+                var room = ClientHello.MaxBytes - _helloLength;
+                var take = Math.Min(room, r.Data.Count);
+                r.Data.CopyTo(_hello!, _helloLength, take);
+                _helloLength += take;
+                var result = ClientHello.Parse(_hello.AsSpan(0, _helloLength));
+                if (result.Status == ClientHello.Status.NeedMore && take < r.Data.Count)
+                    result = new ClientHello.Result(ClientHello.Status.TooLarge, null, $"no complete ClientHello in {ClientHello.MaxBytes} bytes");
+                OnHello(result, r.Data.Count > take ? r.Data.Slice(take) : ByteString.Empty);
+                return true;
+            case ClientHelloTimedOut:
+                CloseClient(_helloLength == 0
+                    ? $"client_hello_timeout: nothing received in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}"
+                    : $"client_hello_timeout: incomplete ClientHello ({_helloLength} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
+                return true;
+            case Tcp.PeerClosed when Sender.Equals(_inbound):
+                CloseClient(_helloLength == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_helloLength} bytes)");
+                return true;
+            default:
+                return Closing(message);
+        }
+    }
+
+    private void OnHello(ClientHello.Result result, ByteString rest)
+    {
+        switch (result.Status)
+        {
+            case ClientHello.Status.NeedMore:
+                _inbound.Tell(Tcp.ResumeReading.Instance);
+                return;
+            case ClientHello.Status.Malformed:
+                CloseClient($"malformed ClientHello: {result.Problem}");
+                return;
+            case ClientHello.Status.TooLarge:
+                CloseClient($"ClientHello too large: {result.Problem}");
+                return;
+        }
+        Timers.Cancel(ClientHelloTimedOut.Instance);
+        _sni = result.ServerName;
+        // Everything read so far goes to the upstream first, byte for byte.
+        var initial = ByteString.CopyFrom(_hello!, 0, _helloLength);
+        if (!rest.IsEmpty) initial = initial.Concat(rest);
+        ReturnHelloBuffer();
+        RouteTo(_ctx.Routes.Match(_sni), initial);
+    }
+
+    private void ReturnHelloBuffer()
+    {
+        if (_hello is null) return;
+        ArrayPool<byte>.Shared.Return(_hello);
+        _hello = null;
     }
 
     protected override bool Receive(object message) => Closing(message);
@@ -140,7 +219,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
                 if (c.IsErrorClosed) _stats.SetCloseReason($"client reset: {c.Cause}");
                 return true;
-            case Tcp.Event or Tcp.CommandFailed or Terminated:
+            case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut:
                 return true; // late socket events while closing
             default:
                 return false;
@@ -149,6 +228,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
 
     private void CloseClient(string reason)
     {
+        Timers.Cancel(ClientHelloTimedOut.Instance);
         _stats.SetCloseReason(reason);
         _inbound.Tell(Tcp.Close.Instance);
         Become(Closing);
