@@ -55,7 +55,6 @@ public static class Program
         try
         {
             config = ConfigLoader.LoadFile(path);
-            FeatureGate.Check(config);
         }
         catch (ConfigException e)
         {

@@ -23,6 +23,11 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         public static readonly ClientHelloTimedOut Instance = new();
     }
 
+    private sealed class StatsTick
+    {
+        public static readonly StatsTick Instance = new();
+    }
+
     private readonly ServerContext _ctx;
     private readonly IActorRef _inbound;
     private readonly EndPoint _remote;
@@ -31,6 +36,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
 
     private Route? _route;
     private string? _sni;
+    private string? _connectTarget;
     private byte[]? _hello;
     private int _helloLength;
     private IActorRef? _upstream;
@@ -153,8 +159,15 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Become(ServingHealth);
                 break;
             case TcpUpstreamConfig tcp:
+                var plan = UpstreamPlan.For(route, tcp, _sni, _ctx.Server.Timeouts, out var problem);
+                if (plan is null)
+                {
+                    CloseClient(problem!);
+                    break;
+                }
+                _connectTarget = plan.Target;
                 _pending = initial;
-                _upstream = Context.ActorOf(UpstreamConnection.Props(tcp, _ctx.Server.Timeouts.Connect, _inbound, _stats, _ctx.Services), "up");
+                _upstream = Context.ActorOf(UpstreamConnection.Props(plan, _inbound, _stats, _ctx.Services), "up");
                 _upstreamStopped = false;
                 Context.Watch(_upstream);
                 Become(Connecting);
@@ -168,6 +181,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         {
             case UpstreamConnected up:
                 Context.Watch(up.Connection);
+                // tls-proxy-tunnel's stats_interval: progress lines for long-lived tunnels.
+                if (_connectTarget is not null && _route!.Via.StatsInterval > TimeSpan.Zero)
+                    Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _route.Via.StatsInterval);
                 _leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp, Timers);
                 _leg.StartWith(_pending, Self);
                 _pending = ByteString.Empty;
@@ -188,6 +204,12 @@ public sealed class ClientConnection : ActorBase, IWithTimers
 
     private bool Relaying(object message)
     {
+        if (message is StatsTick)
+        {
+            Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _connectTarget ?? "-", _stats.BytesUp, _stats.BytesDown,
+                Stopwatch.GetElapsedTime(_started).TotalSeconds);
+            return true;
+        }
         if (_leg!.Handle(message, Sender, Self, out var reason))
         {
             if (reason is not null) _stats.SetCloseReason("client " + reason);
@@ -219,7 +241,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
                 if (c.IsErrorClosed) _stats.SetCloseReason($"client reset: {c.Cause}");
                 return true;
-            case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut:
+            case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick:
                 return true; // late socket events while closing
             default:
                 return false;
@@ -237,8 +259,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private void FinishIfDone()
     {
         if (!_inboundStopped || !_upstreamStopped) return;
+        Timers.CancelAll();
         var duration = Stopwatch.GetElapsedTime(_started);
-        Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(),
+        Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(), _connectTarget ?? "-",
             _stats.BytesUp, _stats.BytesDown, duration.TotalSeconds, _stats.CloseReason ?? "ok");
         Context.Stop(Self);
     }

@@ -11,9 +11,14 @@ namespace L4P.Connections;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
-        Message = "conn server={Server} client={Client} sni={Sni} route={Route} upstream={Upstream} up={BytesUp} down={BytesDown} duration={Seconds:0.000}s result={Result}")]
-    public static partial void Connection(ILogger log, string server, EndPoint client, string sni, string route, string upstream,
+        Message = "conn server={Server} client={Client} sni={Sni} route={Route} upstream={Upstream} via={Via} up={BytesUp} down={BytesDown} duration={Seconds:0.000}s result={Result}")]
+    public static partial void Connection(ILogger log, string server, EndPoint client, string sni, string route, string upstream, string via,
         long bytesUp, long bytesDown, double seconds, string result);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information,
+        Message = "tunnel server={Server} client={Client} sni={Sni} via={Via} up={BytesUp} down={BytesDown} open={Seconds:0}s")]
+    public static partial void TunnelStats(ILogger log, string server, EndPoint client, string sni, string via,
+        long bytesUp, long bytesDown, double seconds);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "server {Server}: listening on {Address}")]
     public static partial void Listening(ILogger log, string server, EndPoint address);

@@ -3,13 +3,16 @@ using System.Net;
 using Akka.Actor;
 using Akka.IO;
 using L4P.Config;
+using L4P.Protocol;
 
 namespace L4P.Connections;
 
 /// <summary>
 /// The outbound half of a client connection, child of its <see cref="ClientConnection"/>:
-/// resolve the upstream, try each address in order within the connect timeout, then relay
-/// upstream -> client (its <see cref="RelayLeg"/>). It stops when the upstream socket has stopped.
+/// resolve the upstream, try each address in order within the timeout, send CONNECT and read the
+/// proxy's answer when a via applies, then relay upstream -> client (its <see cref="RelayLeg"/>).
+/// It reports <see cref="UpstreamConnected"/> only once the tunnel is open, and stops when the
+/// upstream socket has stopped.
 /// </summary>
 public sealed class UpstreamConnection : ActorBase, IWithTimers
 {
@@ -20,8 +23,10 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         public static readonly ConnectTimedOut Instance = new();
     }
 
+    private readonly UpstreamPlan _plan;
     private readonly TcpUpstreamConfig _upstream;
     private readonly TimeSpan _timeout;
+    private ByteString _reply = ByteString.Empty;
     private readonly IActorRef _inbound;
     private readonly ConnectionStats _stats;
     private readonly ProxyServices _services;
@@ -35,19 +40,18 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public UpstreamConnection(TcpUpstreamConfig upstream, TimeSpan connectTimeout, IActorRef inbound,
-        ConnectionStats stats, ProxyServices services)
+    public UpstreamConnection(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ProxyServices services)
     {
-        _upstream = upstream;
-        _timeout = connectTimeout;
+        _plan = plan;
+        _upstream = plan.Upstream;
+        _timeout = plan.Timeout;
         _inbound = inbound;
         _stats = stats;
         _services = services;
     }
 
-    public static Props Props(TcpUpstreamConfig upstream, TimeSpan connectTimeout, IActorRef inbound,
-        ConnectionStats stats, ProxyServices services) =>
-        Akka.Actor.Props.Create(() => new UpstreamConnection(upstream, connectTimeout, inbound, stats, services));
+    public static Props Props(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ProxyServices services) =>
+        Akka.Actor.Props.Create(() => new UpstreamConnection(plan, inbound, stats, services));
 
     protected override void PreStart()
     {
@@ -90,15 +94,18 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         switch (message)
         {
             case Tcp.Connected c:
-                Timers.Cancel(ConnectTimedOut.Instance);
                 _outbound = Sender;
                 _stats.UpstreamAddress = c.RemoteAddress;
                 _outbound.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
                 Context.Watch(_outbound);
-                _leg = new RelayLeg(_outbound, _inbound, _stats.AddDown, Timers);
-                Context.Parent.Tell(new UpstreamConnected(_outbound, c.RemoteAddress));
-                _leg.Start();
-                Context.Become(Relaying);
+                if (_plan.Connect is { } connect)
+                {
+                    // The timer keeps running: connect_timeout covers the CONNECT exchange too.
+                    _outbound.Tell(Tcp.Write.Create(ByteString.FromBytes(connect.For(_plan.Target!))));
+                    _outbound.Tell(Tcp.ResumeReading.Instance);
+                    Context.Become(Handshaking);
+                }
+                else StartRelay(ByteString.Empty);
                 return true;
             case Tcp.CommandFailed { Cmd: Tcp.Connect } f:
                 _lastError = $"{((Tcp.Connect)f.Cmd).RemoteAddress}: {(f.Cause.HasValue ? f.Cause.Value.Message : "connect failed")}";
@@ -114,6 +121,69 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
             default:
                 return false;
         }
+    }
+
+    /// <summary>Reading the proxy's reply to CONNECT; the client is not relayed until it says 2xx.</summary>
+    private bool Handshaking(object message)
+    {
+        switch (message)
+        {
+            case Tcp.Received r when Sender.Equals(_outbound):
+                _reply = _reply.IsEmpty ? r.Data : _reply.Concat(r.Data);
+                var reply = ConnectReply.Parse(_reply.ToArray());
+                switch (reply.Status)
+                {
+                    case ConnectReply.Status.NeedMore:
+                        _outbound!.Tell(Tcp.ResumeReading.Instance);
+                        break;
+                    case ConnectReply.Status.Complete when reply.IsSuccess:
+                        // Bytes after the header block are the tunnel's first bytes: they reach the client first.
+                        StartRelay(_reply.Slice(reply.HeaderLength));
+                        break;
+                    case ConnectReply.Status.Complete:
+                        FailHandshake($"proxy refused CONNECT {_plan.Target}: {reply.StatusLine}{Explain(reply.Code)}");
+                        break;
+                    default:
+                        FailHandshake($"bad CONNECT reply from proxy: {reply.Problem}");
+                        break;
+                }
+                return true;
+            case Tcp.PeerClosed or Tcp.ConnectionClosed when Sender.Equals(_outbound):
+                FailHandshake($"proxy closed the connection before answering CONNECT {_plan.Target}");
+                return true;
+            case ConnectTimedOut:
+                FailHandshake($"connect timeout after {Durations.Format(_timeout)}: no answer to CONNECT {_plan.Target} from the proxy");
+                return true;
+            case Terminated t when t.ActorRef.Equals(_inbound):
+                _outbound!.Tell(Tcp.Close.Instance);
+                Context.Stop(Self);
+                return true;
+            default:
+                return message is Tcp.Event or Tcp.CommandFailed or Terminated;
+        }
+    }
+
+    private static string Explain(int code) => code switch
+    {
+        407 => " (proxy authentication required)",
+        401 => " (proxy rejected the credentials)",
+        _ => "",
+    };
+
+    private void StartRelay(ByteString first)
+    {
+        Timers.Cancel(ConnectTimedOut.Instance);
+        _reply = ByteString.Empty;
+        _leg = new RelayLeg(_outbound!, _inbound, _stats.AddDown, Timers);
+        Context.Parent.Tell(new UpstreamConnected(_outbound!, _stats.UpstreamAddress!));
+        _leg.StartWith(first, Self);
+        Context.Become(Relaying);
+    }
+
+    private void FailHandshake(string reason)
+    {
+        _outbound!.Tell(Tcp.Close.Instance);
+        Fail(reason);
     }
 
     private bool Relaying(object message)

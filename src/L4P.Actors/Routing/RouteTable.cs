@@ -1,10 +1,14 @@
 using System.Collections.Frozen;
 using L4P.Config;
+using L4P.Protocol;
 
 namespace L4P.Routing;
 
-/// <summary>Where one connection goes: the upstream, the via that applies, and the rule that chose it (for logs).</summary>
-public sealed record Route(UpstreamConfig Upstream, ViaConfig Via, string Rule);
+/// <summary>
+/// Where one connection goes: the upstream, the via that applies, the rule that chose it (for logs),
+/// and, when the via is active, its CONNECT request with the header lines already encoded.
+/// </summary>
+public sealed record Route(UpstreamConfig Upstream, ViaConfig Via, string Rule, ConnectRequest? Connect);
 
 /// <summary>
 /// A server's routing table, compiled once per config: exact names in a frozen dictionary,
@@ -20,7 +24,15 @@ public sealed class RouteTable
 
     public RouteTable(ServerConfig server, IReadOnlyDictionary<string, UpstreamConfig> upstreams)
     {
-        Route Make(string upstream, ViaConfig? via, string rule) => new(upstreams[upstream], via ?? server.Via, rule);
+        var requests = new Dictionary<ViaConfig, ConnectRequest>();
+        Route Make(string upstream, ViaConfig? via, string rule)
+        {
+            via ??= server.Via;
+            ConnectRequest? connect = null;
+            if (via.IsActive && !requests.TryGetValue(via, out connect))
+                requests[via] = connect = new ConnectRequest(via.Headers);
+            return new(upstreams[upstream], via, rule, connect);
+        }
 
         Default = Make(server.Default, null, "default");
         _exact = server.Sni.Where(r => !r.Pattern.StartsWith("*.", StringComparison.Ordinal))

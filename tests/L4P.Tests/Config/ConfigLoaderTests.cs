@@ -219,14 +219,6 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
-    public void Feature_gate_names_the_key_of_a_feature_not_landed_yet()
-    {
-        var e = Assert.Throws<ConfigException>(() => FeatureGate.Check(Parse(TptExample)));
-        Assert.Equal("l4p.yaml: servers.proxy_server.via: CONNECT tunnelling through an upstream HTTP proxy is not supported yet by this L4P version", e.Message);
-        FeatureGate.Check(Parse("version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], via: {} }\n"));
-    }
-
-    [Fact]
     public void Missing_file_is_one_line()
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFile("/nonexistent/l4p.yaml"));
@@ -239,7 +231,6 @@ public sealed class ConfigLoaderTests
         var root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "config.yaml.example"))) root = Path.GetDirectoryName(root)!;
         var c = ConfigLoader.LoadFile(Path.Combine(root, "config.yaml.example"), _ => null);
-        FeatureGate.Check(c);
         Assert.Contains(c.Servers, s => s.Default == "health");
         Assert.Contains(c.Servers, s => s.Default == "echo");
         Assert.Contains(c.Servers, s => c.Upstreams[s.Default] is TcpUpstreamConfig);
