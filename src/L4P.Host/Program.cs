@@ -105,7 +105,8 @@ public static class Program
             });
             akka.WithActors((system, registry) =>
             {
-                var services = new ProxyServices(system.Tcp(), SystemDnsLookup.Instance, sp.GetRequiredService<ILoggerFactory>());
+                IDnsLookup dns = config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver);
+                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>());
                 registry.Register<ProxyRoot>(system.ActorOf(ProxyRoot.Props(config, services), "proxy"));
             });
         });

@@ -12,7 +12,7 @@ namespace L4P.Config;
 public static class ConfigLoader
 {
     private static readonly HashSet<string> TopLevelKeys =
-        ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout"];
+        ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout", "resolver"];
 
     private static readonly HashSet<string> ServerKeys =
         ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout"];
@@ -62,6 +62,7 @@ public static class ConfigLoader
         YamlMappingNode? serversNode = null;
         YamlNode? serversKey = null;
         var upstreams = BuiltinUpstreamConfig.All.ToBuilder();
+        var resolver = ResolverConfig.Defaults;
 
         foreach (var (key, value, keyNode) in y.Entries(root, ""))
         {
@@ -98,6 +99,9 @@ public static class ConfigLoader
                     break;
                 case "shutdown_timeout":
                     shutdown = y.Duration(value, key);
+                    break;
+                case "resolver":
+                    resolver = ParseResolver(y, value, key);
                     break;
                 case "servers":
                     serversNode = y.Mapping(value, key);
@@ -138,7 +142,45 @@ public static class ConfigLoader
         }
         if (servers.Count == 0) throw y.Error(serversKey, "servers", "no server defined");
 
-        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap);
+        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap, resolver);
+    }
+
+    private static ResolverConfig ParseResolver(YamlNodes y, YamlNode node, string path)
+    {
+        var r = ResolverConfig.Defaults;
+        if (y.OptionalMapping(node, path) is not { } map) return r;
+        YamlNode? ttlNode = null;
+        foreach (var (key, value, keyNode) in y.Entries(map, path))
+        {
+            var p = $"{path}.{key}";
+            switch (key)
+            {
+                case "nameservers":
+                    var list = ImmutableArray.CreateBuilder<IPEndPoint>();
+                    foreach (var (text, itemNode, itemPath) in y.StringList(value, p))
+                    {
+                        // A bare IP means port 53.
+                        if (IPAddress.TryParse(text, out var bare)) list.Add(new IPEndPoint(bare, 53));
+                        else if (Addresses.TryParseListen(text, out var ep, out var problem)) list.Add(ep);
+                        else throw y.Error(itemNode, itemPath, problem.Replace("listen takes", "nameservers take", StringComparison.Ordinal));
+                    }
+                    r = r with { Nameservers = list.ToImmutable() };
+                    break;
+                case "interval": r = r with { Interval = Positive(y, value, p) }; break;
+                case "retry": r = r with { Retry = Positive(y, value, p) }; break;
+                case "timeout": r = r with { Timeout = Positive(y, value, p) }; break;
+                case "min_ttl": r = r with { MinTtl = Positive(y, value, p) }; break;
+                case "respect_ttl":
+                    r = r with { RespectTtl = y.Bool(value, p) };
+                    ttlNode = value;
+                    break;
+                default:
+                    throw y.Error(keyNode, p, "unknown key (expected nameservers, interval, retry, timeout, respect_ttl or min_ttl)");
+            }
+        }
+        if (r.RespectTtl && r.Nameservers.IsEmpty)
+            throw y.Error(ttlNode, $"{path}.respect_ttl", "needs resolver.nameservers (the system resolver gives no TTL)");
+        return r;
     }
 
     private static ServerConfig ParseServer(YamlNodes y, string name, YamlNode node, string path,

@@ -11,7 +11,24 @@ public sealed record ProxyConfig(
     LogFormat LogFormat,
     TimeSpan ShutdownTimeout,
     ImmutableArray<ServerConfig> Servers,
-    ImmutableDictionary<string, UpstreamConfig> Upstreams);
+    ImmutableDictionary<string, UpstreamConfig> Upstreams,
+    ResolverConfig Resolver);
+
+/// <summary>
+/// DNS re-resolution of upstream names, modelled on HAProxy's <c>resolvers</c>. Without nameservers the
+/// system resolver is used (so /etc/hosts works); with them, they are queried directly.
+/// </summary>
+public sealed record ResolverConfig(
+    ImmutableArray<IPEndPoint> Nameservers,
+    TimeSpan Interval,
+    TimeSpan Retry,
+    TimeSpan Timeout,
+    bool RespectTtl,
+    TimeSpan MinTtl)
+{
+    public static readonly ResolverConfig Defaults =
+        new([], TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5), false, TimeSpan.FromSeconds(1));
+}
 
 public enum LogSetting { Off, Error, Warn, Info, Debug, Trace }
 

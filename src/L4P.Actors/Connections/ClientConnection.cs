@@ -167,7 +167,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 }
                 _connectTarget = plan.Target;
                 _pending = initial;
-                _upstream = Context.ActorOf(UpstreamConnection.Props(plan, _inbound, _stats, _ctx.Services), "up");
+                _upstream = Context.ActorOf(UpstreamConnection.Props(plan, _inbound, _stats, _ctx), "up");
                 _upstreamStopped = false;
                 Context.Watch(_upstream);
                 Become(Connecting);

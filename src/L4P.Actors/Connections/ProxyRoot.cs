@@ -1,12 +1,14 @@
 using System.Net;
 using Akka.Actor;
 using L4P.Config;
+using L4P.Resolution;
 
 namespace L4P.Connections;
 
 /// <summary>
-/// One loaded config generation: a listener per server x listen address.
-/// Answers <see cref="WaitReady"/> once every address is bound (or the first bind failed),
+/// One loaded config generation: the Router (and its Resolver), then a listener per server x listen
+/// address. Answers <see cref="WaitReady"/> once every address is bound and every upstream name has
+/// had a first DNS answer (or the first bind failed),
 /// and <see cref="Drain"/> once every listener has unbound and its connections have ended.
 /// </summary>
 public sealed class ProxyRoot : ActorBase
@@ -32,7 +34,9 @@ public sealed class ProxyRoot : ActorBase
     private readonly List<IActorRef> _listeners = [];
     private readonly List<ListenerBound> _bound = [];
     private readonly List<IActorRef> _readyWaiters = [];
+    private readonly BackendRegistry _backends = new();
     private object? _readyAnswer;
+    private bool _routerReady;
     private IActorRef? _drainRequester;
     private int _toDrain;
 
@@ -49,10 +53,11 @@ public sealed class ProxyRoot : ActorBase
 
     protected override void PreStart()
     {
+        Context.ActorOf(Router.Local(_config, _backends, _services.Dns, _services.Logs.CreateLogger("L4P.Resolution")), "router");
         var i = 0;
         foreach (var server in _config.Servers)
         {
-            var ctx = ServerContext.Create(server, _config, _services);
+            var ctx = ServerContext.Create(server, _config, _backends, _services);
             foreach (var ep in server.Listen)
                 _listeners.Add(Context.ActorOf(Listener.Props(ctx, ep), $"listen-{i++}"));
         }
@@ -64,7 +69,11 @@ public sealed class ProxyRoot : ActorBase
         {
             case ListenerBound b:
                 _bound.Add(b);
-                if (_bound.Count == _listeners.Count) Answer(new Ready(_bound));
+                AnswerIfReady();
+                return true;
+            case Router.Ready:
+                _routerReady = true;
+                AnswerIfReady();
                 return true;
             case ListenerFailed f:
                 Answer(new BindFailed(f.Server, f.Configured, f.Reason));
@@ -85,6 +94,11 @@ public sealed class ProxyRoot : ActorBase
             default:
                 return false;
         }
+    }
+
+    private void AnswerIfReady()
+    {
+        if (_routerReady && _bound.Count == _listeners.Count) Answer(new Ready(_bound));
     }
 
     private void Answer(object answer)

@@ -7,13 +7,13 @@ using Microsoft.Extensions.Logging;
 namespace L4P.Connections;
 
 /// <summary>What the actors of one server need, built once per config generation and shared read-only.</summary>
-public sealed record ServerContext(ServerConfig Server, RouteTable Routes, ProxyServices Services)
+public sealed record ServerContext(ServerConfig Server, RouteTable Routes, BackendRegistry Backends, ProxyServices Services)
 {
     /// <summary>Category "L4P.Connections": connection and listener lines.</summary>
     public ILogger Log { get; } = Services.Logs.CreateLogger("L4P.Connections");
 
-    public static ServerContext Create(ServerConfig server, ProxyConfig config, ProxyServices services) =>
-        new(server, new RouteTable(server, config.Upstreams), services);
+    public static ServerContext Create(ServerConfig server, ProxyConfig config, BackendRegistry backends, ProxyServices services) =>
+        new(server, new RouteTable(server, config.Upstreams), backends, services);
 }
 
 /// <summary>The seams to the outside world: Akka.IO's TCP manager, DNS and logging. Tests put probes and scripts here.</summary>

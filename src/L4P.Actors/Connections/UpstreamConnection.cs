@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.IO;
 using L4P.Config;
 using L4P.Protocol;
+using L4P.Resolution;
 
 namespace L4P.Connections;
 
@@ -16,8 +17,6 @@ namespace L4P.Connections;
 /// </summary>
 public sealed class UpstreamConnection : ActorBase, IWithTimers
 {
-    private sealed record Resolved(IPAddress[] Addresses);
-    private sealed record ResolveFailed(string Reason);
     private sealed record ConnectTimedOut
     {
         public static readonly ConnectTimedOut Instance = new();
@@ -30,6 +29,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private readonly IActorRef _inbound;
     private readonly ConnectionStats _stats;
     private readonly ProxyServices _services;
+    private readonly BackendRegistry _backends;
     private readonly long _started = Stopwatch.GetTimestamp();
 
     private IPAddress[] _addresses = [];
@@ -40,54 +40,36 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public UpstreamConnection(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ProxyServices services)
+    public UpstreamConnection(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ServerContext ctx)
     {
+        _services = ctx.Services;
+        _backends = ctx.Backends;
         _plan = plan;
         _upstream = plan.Upstream;
         _timeout = plan.Timeout;
         _inbound = inbound;
         _stats = stats;
-        _services = services;
     }
 
-    public static Props Props(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ProxyServices services) =>
-        Akka.Actor.Props.Create(() => new UpstreamConnection(plan, inbound, stats, services));
+    public static Props Props(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ServerContext ctx) =>
+        Akka.Actor.Props.Create(() => new UpstreamConnection(plan, inbound, stats, ctx));
 
     protected override void PreStart()
     {
         Context.Watch(_inbound);
         Timers.StartSingleTimer(ConnectTimedOut.Instance, ConnectTimedOut.Instance, _timeout);
-        if (_upstream.Literal is { } ip)
+        // IP literals as written; names: the current addresses, starting at the next one in turn
+        // (round robin). No DNS on this path: the Resolver keeps the registry current.
+        _addresses = _upstream.Literal is { } ip ? [ip] : _backends.NextOrder(_upstream.Name);
+        if (_addresses.Length == 0)
         {
-            _addresses = [ip];
-            TryNextAddress();
+            Fail($"dns: {_upstream.Host} has no {FamilyName()} address yet (lookups failing: see the resolver's log)");
             return;
         }
-        var self = Self;
-        _services.Dns.ResolveAsync(_upstream.Host, _upstream.Family, CancellationToken.None).ContinueWith(
-            t => t.IsCompletedSuccessfully ? (object)new Resolved(t.Result)
-                : new ResolveFailed(t.Exception?.GetBaseException().Message ?? "cancelled"),
-            TaskContinuationOptions.ExecuteSynchronously).PipeTo(self);
+        TryNextAddress();
     }
 
-    protected override bool Receive(object message)
-    {
-        switch (message)
-        {
-            case Resolved r when r.Addresses.Length == 0:
-                Fail($"dns: {_upstream.Host} has no {FamilyName()} address");
-                return true;
-            case Resolved r:
-                _addresses = r.Addresses;
-                TryNextAddress();
-                return true;
-            case ResolveFailed f:
-                Fail($"dns: {_upstream.Host}: {f.Reason}");
-                return true;
-            default:
-                return Connecting(message);
-        }
-    }
+    protected override bool Receive(object message) => Connecting(message);
 
     private bool Connecting(object message)
     {

@@ -4,10 +4,13 @@ using L4P.Config;
 
 namespace L4P.Resolution;
 
-/// <summary>The DNS seam: tests script answers, production asks the system resolver.</summary>
+/// <summary>What a lookup found; <see cref="Ttl"/> is null when the resolver does not say (the system one).</summary>
+public sealed record DnsAnswer(IPAddress[] Addresses, TimeSpan? Ttl);
+
+/// <summary>The DNS seam: tests script answers, production asks the system resolver or given nameservers.</summary>
 public interface IDnsLookup
 {
-    Task<IPAddress[]> ResolveAsync(string host, AddressFamilyFilter family, CancellationToken cancel);
+    Task<DnsAnswer> ResolveAsync(string host, AddressFamilyFilter family, CancellationToken cancel);
 }
 
 /// <summary>The system resolver (so /etc/hosts works), filtered by the upstream's scheme.</summary>
@@ -15,7 +18,7 @@ public sealed class SystemDnsLookup : IDnsLookup
 {
     public static readonly SystemDnsLookup Instance = new();
 
-    public async Task<IPAddress[]> ResolveAsync(string host, AddressFamilyFilter family, CancellationToken cancel)
+    public async Task<DnsAnswer> ResolveAsync(string host, AddressFamilyFilter family, CancellationToken cancel)
     {
         var all = await Dns.GetHostAddressesAsync(host, family switch
         {
@@ -23,7 +26,7 @@ public sealed class SystemDnsLookup : IDnsLookup
             AddressFamilyFilter.IPv6 => AddressFamily.InterNetworkV6,
             _ => AddressFamily.Unspecified,
         }, cancel).ConfigureAwait(false);
-        return Filter(all, family);
+        return new DnsAnswer(Filter(all, family), null);
     }
 
     public static IPAddress[] Filter(IPAddress[] addresses, AddressFamilyFilter family) => family switch

@@ -51,7 +51,9 @@ public sealed partial class HostProcess : IDisposable
         }
     }
 
-    public void Signal(int signal) => _ = Kill(_process.Id, signal);
+    public void Signal(int signal) => SendSignal(_process.Id, signal);
+
+    public static void SendSignal(int pid, int signal) => _ = Kill(pid, signal);
 
     public const int SIGTERM = 15;
     public const int SIGINT = 2;

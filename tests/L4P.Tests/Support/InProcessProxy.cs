@@ -39,7 +39,8 @@ public sealed class InProcessProxy : IAsyncDisposable
         var system = ActorSystem.Create("l4p-test", L4P.Host.Hocon.Load());
         var capture = new CapturingLoggerProvider(output is null ? null : output.WriteLine);
         var factory = LoggerFactory.Create(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Debug));
-        var root = system.ActorOf(ProxyRoot.Props(config, new ProxyServices(system.Tcp(), dns ?? SystemDnsLookup.Instance, factory)), "proxy");
+        var root = system.ActorOf(ProxyRoot.Props(config, new ProxyServices(system.Tcp(),
+            dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver)), factory)), "proxy");
         var answer = await root.Ask<object>(ProxyRoot.WaitReady.Instance, TimeSpan.FromSeconds(10));
         if (answer is ProxyRoot.BindFailed f)
         {

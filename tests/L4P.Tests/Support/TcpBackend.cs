@@ -15,9 +15,9 @@ public sealed class TcpBackend : IAsyncDisposable
     public IPEndPoint Endpoint => (IPEndPoint)_listener.LocalEndpoint;
     public int Accepted => Volatile.Read(ref _accepted);
 
-    public TcpBackend(Func<Socket, Task> handler, IPAddress? address = null)
+    public TcpBackend(Func<Socket, Task> handler, IPAddress? address = null, int port = 0)
     {
-        _listener = new TcpListener(address ?? IPAddress.Loopback, 0);
+        _listener = new TcpListener(address ?? IPAddress.Loopback, port);
         _listener.Start();
         _loop = Task.Run(async () =>
         {

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace L4P.Resolution;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "upstream {Upstream}: {Old} -> {New}")]
+    public static partial void Changed(ILogger log, string upstream, string old, string @new);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "dns: upstream {Upstreams}: lookup of {Name} failed: {Reason}; {Keeping}; retrying every {Retry}")]
+    public static partial void LookupFailed(ILogger log, string upstreams, string name, string reason, string keeping, string retry);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "dns: {Name} resolves again")]
+    public static partial void Recovered(ILogger log, string name);
+}

@@ -1,0 +1,145 @@
+using System.Collections.Immutable;
+using System.Net;
+using Akka.Actor;
+using L4P.Config;
+using Microsoft.Extensions.Logging;
+
+namespace L4P.Resolution;
+
+/// <summary>
+/// Resolves every upstream host name at start and again every <c>resolver.interval</c> (or the record's
+/// TTL, clamped, with <c>respect_ttl</c>): one timer per distinct (host, family), however many upstreams
+/// share it. A failed lookup keeps the last good addresses and is retried after <c>resolver.retry</c>.
+/// Publishes <see cref="BackendsChanged"/> only when the set changes, and tells its parent once every
+/// name has had a first answer (good or bad) so the proxy starts with what DNS knows.
+/// </summary>
+public sealed class Resolver : ActorBase, IWithTimers
+{
+    public sealed record InitialRoundDone;
+
+    private sealed record Lookup(BackendKey Key);
+    private sealed record Answered(BackendKey Key, DnsAnswer Answer);
+    private sealed record Failed(BackendKey Key, string Reason);
+
+    private sealed class State(ImmutableArray<string> upstreams)
+    {
+        public readonly ImmutableArray<string> Upstreams = upstreams;
+        public ImmutableArray<IPAddress>? Last;
+        public bool Answered;
+        public bool Failing;
+    }
+
+    private readonly ResolverConfig _config;
+    private readonly IDnsLookup _dns;
+    private readonly IBackendsPublisher _publisher;
+    private readonly ILogger _log;
+    private readonly Dictionary<BackendKey, State> _names;
+    private bool _initialDone;
+
+    public Resolver(ProxyConfig config, IDnsLookup dns, IBackendsPublisher publisher, ILogger log)
+    {
+        _config = config.Resolver;
+        _dns = dns;
+        _publisher = publisher;
+        _log = log;
+        _names = config.Upstreams.Values.OfType<TcpUpstreamConfig>()
+            .Where(u => u.Literal is null)
+            .GroupBy(u => new BackendKey(u.Host.TrimEnd('.'), u.Family))
+            .ToDictionary(g => g.Key, g => new State([.. g.Select(u => u.Name).Order(StringComparer.Ordinal)]));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ProxyConfig config, IDnsLookup dns, IBackendsPublisher publisher, ILogger log) =>
+        Akka.Actor.Props.Create(() => new Resolver(config, dns, publisher, log));
+
+    protected override void PreStart()
+    {
+        foreach (var key in _names.Keys) Self.Tell(new Lookup(key));
+        ReportInitialIfDone();
+    }
+
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case Lookup l:
+                var self = Self;
+                var cts = new CancellationTokenSource(_config.Timeout);
+                _dns.ResolveAsync(l.Key.Host, l.Key.Family, cts.Token).ContinueWith(t =>
+                {
+                    cts.Dispose();
+                    return t.IsCompletedSuccessfully
+                        ? (object)new Answered(l.Key, t.Result)
+                        : new Failed(l.Key, t.IsCanceled ? $"timeout after {Durations.Format(_config.Timeout)}" : t.Exception!.GetBaseException().Message);
+                }, TaskScheduler.Default).PipeTo(self);
+                return true;
+            case Answered a:
+                OnAnswer(a.Key, a.Answer);
+                return true;
+            case Failed f:
+                OnFailure(f.Key, f.Reason);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private void OnAnswer(BackendKey key, DnsAnswer answer)
+    {
+        var state = _names[key];
+        var addresses = SystemDnsLookup.Filter(answer.Addresses, key.Family);
+        if (addresses.Length == 0)
+        {
+            OnFailure(key, "no address of the wanted family");
+            return;
+        }
+        ImmutableArray<IPAddress> set = [.. addresses.Distinct().OrderBy(a => a.ToString(), StringComparer.Ordinal)];
+        if (state.Failing) Log.Recovered(_log, key.ToString());
+        state.Failing = false;
+        if (state.Last is not { } last || !last.SequenceEqual(set))
+        {
+            foreach (var upstream in state.Upstreams)
+                Log.Changed(_log, upstream, state.Last is { } old ? Join(old) : "(none)", Join(set));
+            state.Last = set;
+            _publisher.Publish(new BackendsChanged(key, set));
+        }
+        Schedule(key, NextInterval(answer.Ttl));
+        MarkAnswered(state);
+    }
+
+    private void OnFailure(BackendKey key, string reason)
+    {
+        var state = _names[key];
+        if (!state.Failing)
+            Log.LookupFailed(_log, string.Join(", ", state.Upstreams), key.ToString(), reason,
+                state.Last is { } last ? $"keeping {Join(last)}" : "no address yet: connections to it fail until it resolves",
+                Durations.Format(_config.Retry));
+        state.Failing = true;
+        Schedule(key, _config.Retry);
+        MarkAnswered(state);
+    }
+
+    private TimeSpan NextInterval(TimeSpan? ttl)
+    {
+        if (!_config.RespectTtl || ttl is not { } t) return _config.Interval;
+        return t < _config.MinTtl ? _config.MinTtl : t > _config.Interval ? _config.Interval : t;
+    }
+
+    private void Schedule(BackendKey key, TimeSpan after) => Timers.StartSingleTimer(key, new Lookup(key), after);
+
+    private void MarkAnswered(State state)
+    {
+        state.Answered = true;
+        ReportInitialIfDone();
+    }
+
+    private void ReportInitialIfDone()
+    {
+        if (_initialDone || _names.Values.Any(s => !s.Answered)) return;
+        _initialDone = true;
+        Context.Parent.Tell(new InitialRoundDone());
+    }
+
+    private static string Join(ImmutableArray<IPAddress> set) => string.Join(", ", set);
+}

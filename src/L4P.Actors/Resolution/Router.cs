@@ -1,0 +1,65 @@
+using Akka.Actor;
+using L4P.Config;
+using Microsoft.Extensions.Logging;
+
+namespace L4P.Resolution;
+
+/// <summary>
+/// Keeps the current address set of every upstream: listens for <see cref="BackendsChanged"/> (through
+/// the EventStream, or distributed pub-sub in a cluster) and writes them into the
+/// <see cref="BackendRegistry"/> that connection actors read without a message. Owns the
+/// <see cref="Resolver"/>, started only once the subscription is in place so no change is missed.
+/// </summary>
+public sealed class Router : ActorBase
+{
+    public sealed record Ready;
+
+    private readonly BackendRegistry _registry;
+    private readonly Func<IActorContext, IActorRef> _startResolver;
+    private readonly Dictionary<Resolution.BackendKey, List<string>> _byKey;
+
+    public Router(ProxyConfig config, BackendRegistry registry, Func<IActorContext, IActorRef> startResolver)
+    {
+        _registry = registry;
+        _startResolver = startResolver;
+        _byKey = [];
+        foreach (var u in config.Upstreams.Values.OfType<TcpUpstreamConfig>().Where(u => u.Literal is null))
+        {
+            var key = new BackendKey(u.Host.TrimEnd('.'), u.Family);
+            if (!_byKey.TryGetValue(key, out var names)) _byKey[key] = names = [];
+            names.Add(u.Name);
+        }
+    }
+
+    public static Props Props(ProxyConfig config, BackendRegistry registry, Func<IActorContext, IActorRef> startResolver) =>
+        Akka.Actor.Props.Create(() => new Router(config, registry, startResolver));
+
+    /// <summary>The usual wiring: a local <see cref="Resolver"/> publishing on the EventStream.</summary>
+    public static Props Local(ProxyConfig config, BackendRegistry registry, IDnsLookup dns, ILogger log) =>
+        Props(config, registry, ctx => ctx.ActorOf(Resolver.Props(config, dns, new EventStreamPublisher(ctx.System.EventStream), log), "resolver"));
+
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(BackendsChanged));
+        _startResolver(Context);
+    }
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case BackendsChanged c when _byKey.TryGetValue(c.Key, out var names):
+                foreach (var name in names) _registry.Set(name, c.Addresses);
+                return true;
+            case BackendsChanged:
+                return true; // a name this config does not use (another generation's, or another node's)
+            case Resolver.InitialRoundDone:
+                Context.Parent.Tell(new Ready());
+                return true;
+            default:
+                return false;
+        }
+    }
+}

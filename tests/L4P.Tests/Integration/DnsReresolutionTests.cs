@@ -1,0 +1,114 @@
+using System.Net;
+using System.Text;
+using L4P.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace L4P.Tests.Integration;
+
+/// <summary>A real dnsmasq moves a name from backend A to backend B while L4P runs.</summary>
+public sealed class DnsReresolutionTests(ITestOutputHelper output)
+{
+    /// <summary>Says its name, then streams a byte every 50 ms until the client leaves.</summary>
+    private static TcpBackend Streamer(string name, IPAddress address, int port) => new(async s =>
+    {
+        await s.SendAsync(Encoding.ASCII.GetBytes(name));
+        for (var i = 0; i < 600; i++)
+        {
+            await Task.Delay(50);
+            await s.SendAsync(Encoding.ASCII.GetBytes(name));
+        }
+    }, address, port);
+
+    [Fact]
+    public async Task New_connections_follow_the_dns_change_while_an_old_one_keeps_streaming()
+    {
+        var port = TestPorts.Free();
+        await using var a = Streamer("A", IPAddress.Parse("127.0.0.2"), port);
+        await using var b = Streamer("B", IPAddress.Parse("127.0.0.3"), port);
+        using var dns = new Dnsmasq("127.0.0.2 svc.test\n");
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            resolver:
+              nameservers: ["{{dns.Endpoint}}"]
+              interval: 1s
+              retry: 1s
+            servers:
+              plain: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: svc }
+            upstream:
+              svc: "tcp4://svc.test:{{port}}"
+            """, output);
+
+        using var old = await Net.ConnectAsync(proxy.Listen("plain"));
+        Assert.Equal("A", Encoding.ASCII.GetString(await Net.ReadExactlyAsync(old, 1)));
+
+        dns.Set("127.0.0.3 svc.test\n");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string seen;
+        do
+        {
+            using var probe = await Net.ConnectAsync(proxy.Listen("plain"));
+            seen = Encoding.ASCII.GetString(await Net.ReadExactlyAsync(probe, 1));
+            if (seen == "B") break;
+            await Task.Delay(200);
+        } while (DateTime.UtcNow < deadline);
+        Assert.Equal("B", seen);
+        await proxy.WaitForLogAsync(l => l.Contains("upstream svc: 127.0.0.2 -> 127.0.0.3"));
+
+        // The connection opened before the change still streams from A.
+        var more = Encoding.ASCII.GetString(await Net.ReadExactlyAsync(old, 10));
+        Assert.Equal(new string('A', 10), more);
+    }
+
+    [Fact]
+    public async Task A_name_that_never_resolves_fails_its_connections_fast_and_the_proxy_still_starts()
+    {
+        using var dns = new Dnsmasq("127.0.0.2 other.test\n");
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            resolver: { nameservers: ["{{dns.Endpoint}}"], interval: 1s, retry: 1s, timeout: 1s }
+            servers:
+              plain: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: ghost }
+              echo: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: echo }
+            upstream:
+              ghost: "tcp://ghost.test:80"
+            """, output);
+
+        using var c = await Net.ConnectAsync(proxy.Listen("plain"));
+        Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(2)));
+        Assert.Contains("result=dns: ghost.test has no IP address yet", await proxy.WaitForLogAsync(l => l.Contains("conn server=plain")));
+        await proxy.WaitForLogAsync(l => l.Contains("lookup of ghost.test failed"));
+
+        using var e = await Net.ConnectAsync(proxy.Listen("echo"));
+        await e.SendAsync("x"u8.ToArray());
+        Assert.Equal("x", Encoding.ASCII.GetString(await Net.ReadExactlyAsync(e, 1)));
+    }
+
+    [Fact]
+    public async Task Round_robin_over_the_addresses_and_fall_through_when_one_refuses()
+    {
+        var port = TestPorts.Free();
+        await using var a = Streamer("A", IPAddress.Parse("127.0.0.2"), port);
+        await using var b = Streamer("B", IPAddress.Parse("127.0.0.3"), port);
+        // 127.0.0.4 has nothing listening: connections that start there fall through to the next.
+        using var dns = new Dnsmasq("127.0.0.2 rr.test\n127.0.0.3 rr.test\n127.0.0.4 rr.test\n");
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            resolver: { nameservers: ["{{dns.Endpoint}}"] }
+            servers:
+              plain: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: rr }
+            upstream:
+              rr: "tcp4://rr.test:{{port}}"
+            """, output);
+
+        var seen = new List<string>();
+        for (var i = 0; i < 9; i++)
+        {
+            using var c = await Net.ConnectAsync(proxy.Listen("plain"));
+            seen.Add(Encoding.ASCII.GetString(await Net.ReadExactlyAsync(c, 1)));
+        }
+        // Starting points rotate A, B, (dead -> A): A twice and B once per round.
+        Assert.Equal(6, seen.Count(s => s == "A"));
+        Assert.Equal(3, seen.Count(s => s == "B"));
+    }
+}
