@@ -96,12 +96,12 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 OnHello(result, r.Data.Count > take ? r.Data.Slice(take) : ByteString.Empty);
                 return true;
             case ClientHelloTimedOut:
-                CloseClient(_helloLength == 0
-                    ? $"client_hello_timeout: nothing received in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}"
-                    : $"client_hello_timeout: incomplete ClientHello ({_helloLength} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
+                CloseClient("client_hello_timeout", _helloLength == 0
+                    ? $"nothing received in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}"
+                    : $"incomplete ClientHello ({_helloLength} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
                 return true;
             case Tcp.PeerClosed when Sender.Equals(_inbound):
-                CloseClient(_helloLength == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_helloLength} bytes)");
+                CloseClient("client_closed", _helloLength == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_helloLength} bytes)");
                 return true;
             default:
                 return Closing(message);
@@ -116,10 +116,10 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 _inbound.Tell(Tcp.ResumeReading.Instance);
                 return;
             case ClientHello.Status.Malformed:
-                CloseClient($"malformed ClientHello: {result.Problem}");
+                CloseClient("client_hello_malformed", $"malformed ClientHello: {result.Problem}");
                 return;
             case ClientHello.Status.TooLarge:
-                CloseClient($"ClientHello too large: {result.Problem}");
+                CloseClient("client_hello_too_large", $"ClientHello too large: {result.Problem}");
                 return;
         }
         Timers.Cancel(ClientHelloTimedOut.Instance);
@@ -146,7 +146,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         switch (route.Upstream)
         {
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Ban }:
-                CloseClient("banned");
+                CloseClient("banned", "ban upstream");
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Echo }:
                 _leg = new RelayLeg(_inbound, _inbound, _stats.AddUp, Timers);
@@ -162,7 +162,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 var plan = UpstreamPlan.For(route, tcp, _sni, _ctx.Server.Timeouts, out var problem);
                 if (plan is null)
                 {
-                    CloseClient(problem!);
+                    CloseClient("no_sni", problem!);
                     break;
                 }
                 _connectTarget = plan.Target;
@@ -190,11 +190,11 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Become(Relaying);
                 return true;
             case UpstreamFailed failed:
-                CloseClient(failed.Reason);
+                CloseClient(failed.Code, failed.Reason);
                 return true;
             case Terminated t when t.ActorRef.Equals(_upstream):
                 _upstreamStopped = true;
-                CloseClient("upstream connection stopped");
+                CloseClient("upstream_failed", "upstream connection stopped");
                 FinishIfDone();
                 return true;
             default:
@@ -212,7 +212,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
         if (_leg!.Handle(message, Sender, Self, out var reason))
         {
-            if (reason is not null) _stats.SetCloseReason("client " + reason);
+            if (reason is not null) _stats.SetClose("client_reset", reason);
             if (_leg.SourceStopped && !_inboundStopped)
             {
                 _inboundStopped = true;
@@ -239,7 +239,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 FinishIfDone();
                 return true;
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
-                if (c.IsErrorClosed) _stats.SetCloseReason($"client reset: {c.Cause}");
+                if (c.IsErrorClosed) _stats.SetClose("client_reset", c.Cause ?? "error");
                 return true;
             case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick:
                 return true; // late socket events while closing
@@ -248,10 +248,10 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
-    private void CloseClient(string reason)
+    private void CloseClient(string code, string reason)
     {
         Timers.Cancel(ClientHelloTimedOut.Instance);
-        _stats.SetCloseReason(reason);
+        _stats.SetClose(code, reason);
         _inbound.Tell(Tcp.Close.Instance);
         Become(Closing);
     }
@@ -262,7 +262,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         Timers.CancelAll();
         var duration = Stopwatch.GetElapsedTime(_started);
         Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(), _connectTarget ?? "-",
-            _stats.BytesUp, _stats.BytesDown, duration.TotalSeconds, _stats.CloseReason ?? "ok");
+            _stats.BytesUp, _stats.BytesDown, duration.TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
         Context.Stop(Self);
     }
 

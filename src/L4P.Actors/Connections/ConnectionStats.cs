@@ -11,7 +11,7 @@ public sealed class ConnectionStats
 {
     private long _bytesUp;
     private long _bytesDown;
-    private string? _closeReason;
+    private CloseReason? _close;
 
     public long BytesUp => Volatile.Read(ref _bytesUp);
     public long BytesDown => Volatile.Read(ref _bytesDown);
@@ -19,10 +19,19 @@ public sealed class ConnectionStats
     public void AddUp(int n) => Interlocked.Add(ref _bytesUp, n);
     public void AddDown(int n) => Interlocked.Add(ref _bytesDown, n);
 
-    /// <summary>The first reason wins: it is the cause; later ones are consequences.</summary>
-    public string? CloseReason => Volatile.Read(ref _closeReason);
+    /// <summary>Why the connection ended; the first reason set wins: it is the cause, later ones are consequences.</summary>
+    public CloseReason Close => Volatile.Read(ref _close) ?? CloseReason.Ok;
 
-    public void SetCloseReason(string reason) => Interlocked.CompareExchange(ref _closeReason, reason, null);
+    public void SetClose(string code, string detail) => Interlocked.CompareExchange(ref _close, new CloseReason(code, detail), null);
 
     public EndPoint? UpstreamAddress { get; set; }
+}
+
+/// <summary>
+/// <see cref="Code"/> is a short stable word (the log's <c>result=</c> and the metrics' <c>result</c> label);
+/// <see cref="Detail"/> is the sentence for a person (the log's <c>reason=</c>).
+/// </summary>
+public sealed record CloseReason(string Code, string Detail)
+{
+    public static readonly CloseReason Ok = new("ok", "-");
 }

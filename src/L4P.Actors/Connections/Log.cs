@@ -11,9 +11,9 @@ namespace L4P.Connections;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
-        Message = "conn server={Server} client={Client} sni={Sni} route={Route} upstream={Upstream} via={Via} up={BytesUp} down={BytesDown} duration={Seconds:0.000}s result={Result}")]
+        Message = "conn server={Server} client={Client} sni={Sni} route={Route} upstream={Upstream} via={Via} up={BytesUp} down={BytesDown} duration={Seconds:0.000}s result={Result} reason=\"{Reason}\"")]
     public static partial void Connection(ILogger log, string server, EndPoint client, string sni, string route, string upstream, string via,
-        long bytesUp, long bytesDown, double seconds, string result);
+        long bytesUp, long bytesDown, double seconds, string result, string reason);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Information,
         Message = "tunnel server={Server} client={Client} sni={Sni} via={Via} up={BytesUp} down={BytesDown} open={Seconds:0}s")]

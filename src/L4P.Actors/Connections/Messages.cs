@@ -7,7 +7,7 @@ namespace L4P.Connections;
 public sealed record UpstreamConnected(IActorRef Connection, EndPoint Remote);
 
 /// <summary>UpstreamConnection -> ClientConnection: no connection could be made; the reason is for the log line.</summary>
-public sealed record UpstreamFailed(string Reason);
+public sealed record UpstreamFailed(string Code, string Reason);
 
 /// <summary>Listener -> ProxyRoot.</summary>
 public sealed record ListenerBound(string Server, IPEndPoint Configured, EndPoint Actual);

@@ -89,7 +89,7 @@ internal sealed class RelayLeg
                 SourceDone = true;
                 if (!ReferenceEquals(Source, Sink) && !_sinkGone)
                     Sink.Tell(c.IsConfirmed ? Tcp.ConfirmedClose.Instance : Tcp.Close.Instance, self);
-                if (c.IsErrorClosed) closeReason = $"reset: {c.Cause}";
+                if (c.IsErrorClosed) closeReason = c.Cause;
                 else if (c.IsAborted) closeReason = "aborted";
                 return true;
             case Tcp.ConnectionClosed when sender.Equals(Sink):

@@ -63,7 +63,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         _addresses = _upstream.Literal is { } ip ? [ip] : _backends.NextOrder(_upstream.Name);
         if (_addresses.Length == 0)
         {
-            Fail($"dns: {_upstream.Host} has no {FamilyName()} address yet (lookups failing: see the resolver's log)");
+            Fail("dns_failed", $"{_upstream.Host} has no {FamilyName()} address yet (lookups failing: see the resolver's log)");
             return;
         }
         TryNextAddress();
@@ -94,7 +94,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 TryNextAddress();
                 return true;
             case ConnectTimedOut:
-                Fail($"connect timeout after {Durations.Format(_timeout)} ({_upstream.Host}:{_upstream.Port})");
+                Fail("timeout", $"connect timeout after {Durations.Format(_timeout)} ({_upstream.Host}:{_upstream.Port})");
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
                 // The client left while we were connecting: nobody to connect for.
@@ -123,18 +123,18 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                         StartRelay(_reply.Slice(reply.HeaderLength));
                         break;
                     case ConnectReply.Status.Complete:
-                        FailHandshake($"proxy refused CONNECT {_plan.Target}: {reply.StatusLine}{Explain(reply.Code)}");
+                        FailHandshake($"proxy_status_{reply.Code}", $"proxy refused CONNECT {_plan.Target}: {reply.StatusLine}{Explain(reply.Code)}");
                         break;
                     default:
-                        FailHandshake($"bad CONNECT reply from proxy: {reply.Problem}");
+                        FailHandshake("proxy_bad_reply", $"bad CONNECT reply from proxy: {reply.Problem}");
                         break;
                 }
                 return true;
             case Tcp.PeerClosed or Tcp.ConnectionClosed when Sender.Equals(_outbound):
-                FailHandshake($"proxy closed the connection before answering CONNECT {_plan.Target}");
+                FailHandshake("proxy_closed", $"proxy closed the connection before answering CONNECT {_plan.Target}");
                 return true;
             case ConnectTimedOut:
-                FailHandshake($"connect timeout after {Durations.Format(_timeout)}: no answer to CONNECT {_plan.Target} from the proxy");
+                FailHandshake("timeout", $"connect timeout after {Durations.Format(_timeout)}: no answer to CONNECT {_plan.Target} from the proxy");
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
                 _outbound!.Tell(Tcp.Close.Instance);
@@ -162,17 +162,17 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         Context.Become(Relaying);
     }
 
-    private void FailHandshake(string reason)
+    private void FailHandshake(string code, string reason)
     {
         _outbound!.Tell(Tcp.Close.Instance);
-        Fail(reason);
+        Fail(code, reason);
     }
 
     private bool Relaying(object message)
     {
         if (_leg!.Handle(message, Sender, Self, out var reason))
         {
-            if (reason is not null) _stats.SetCloseReason("upstream " + reason);
+            if (reason is not null) _stats.SetClose("upstream_reset", reason);
             if (_leg.SourceStopped) Context.Stop(Self);
             return true;
         }
@@ -183,7 +183,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     {
         if (_next >= _addresses.Length)
         {
-            Fail(_addresses.Length == 1 ? $"connect failed: {_lastError}" : $"connect failed: all {_addresses.Length} addresses failed, last {_lastError}");
+            Fail("connect_failed", _addresses.Length == 1 ? _lastError : $"all {_addresses.Length} addresses failed, last {_lastError}");
             return;
         }
         var remaining = _timeout - Stopwatch.GetElapsedTime(_started);
@@ -192,9 +192,9 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         _services.TcpManager.Tell(new Tcp.Connect(endpoint, null, null, remaining, pullMode: true));
     }
 
-    private void Fail(string reason)
+    private void Fail(string code, string reason)
     {
-        Context.Parent.Tell(new UpstreamFailed(reason));
+        Context.Parent.Tell(new UpstreamFailed(code, reason));
         Context.Stop(Self);
     }
 

@@ -64,7 +64,8 @@ public sealed class ConnectViaTests(ITestOutputHelper output)
 
         await Assert.ThrowsAnyAsync<IOException>(() => TlsBackend.GetAsync(proxy.Listen("tls"), "a.test"));
         var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=tls"));
-        Assert.Contains($"result=proxy refused CONNECT 127.0.0.1:{backend.Endpoint.Port}: HTTP/1.", line);
+        Assert.Contains($"reason=\"proxy refused CONNECT 127.0.0.1:{backend.Endpoint.Port}: HTTP/1.", line);
+        Assert.Contains("result=proxy_status_4", line);
         Assert.Contains(expected, line);
         Assert.Contains("sni=a.test", line);
     }
@@ -239,7 +240,7 @@ public sealed class ConnectViaTests(ITestOutputHelper output)
             await c.SendAsync("hello"u8.ToArray());
             Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(4)));
             var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=p"));
-            Assert.Contains("result=" + expected, line);
+            Assert.Contains("reason=\"" + expected, line);
         }
     }
 
@@ -292,7 +293,7 @@ public sealed class ConnectViaTests(ITestOutputHelper output)
         using var c = await Net.ConnectAsync(proxy.Listen("tls"));
         await c.SendAsync(HelloBuilder.Hello(null));
         Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(3)));
-        Assert.Contains("result=use_sni_as_target: the client sent no SNI", await proxy.WaitForLogAsync(l => l.Contains("conn server=tls")));
+        Assert.Contains("result=no_sni reason=\"use_sni_as_target: the client sent no SNI", await proxy.WaitForLogAsync(l => l.Contains("conn server=tls")));
         Assert.Equal(0, fake.Accepted);
     }
 }

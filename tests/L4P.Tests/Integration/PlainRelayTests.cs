@@ -114,7 +114,7 @@ public sealed class PlainRelayTests(ITestOutputHelper output)
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3));
 
         var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=plain"));
-        Assert.Contains("result=connect failed", line);
+        Assert.Contains("result=connect_failed", line);
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class PlainRelayTests(ITestOutputHelper output)
         var got = await Net.ReadToEndAsync(client);
         Assert.Equal(1000, got.Length);
         var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=plain"));
-        Assert.Contains("result=upstream reset", line);
+        Assert.Contains("result=upstream_reset", line);
     }
 }
 

@@ -97,8 +97,8 @@ public sealed class SniRoutingTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.True(await Net.IsClosedByPeerAsync(silent, TimeSpan.FromSeconds(3)));
         Assert.True(await Net.IsClosedByPeerAsync(half, TimeSpan.FromSeconds(3)));
-        await _proxy.WaitForLogAsync(l => l.Contains("result=client_hello_timeout: nothing received in 1s"));
-        await _proxy.WaitForLogAsync(l => l.Contains("result=client_hello_timeout: incomplete ClientHello"));
+        await _proxy.WaitForLogAsync(l => l.Contains("result=client_hello_timeout reason=\"nothing received in 1s"));
+        await _proxy.WaitForLogAsync(l => l.Contains("result=client_hello_timeout reason=\"incomplete ClientHello"));
     }
 
     [Fact]
@@ -120,6 +120,6 @@ public sealed class SniRoutingTests(ITestOutputHelper output) : IAsyncLifetime
         using var c = await Net.ConnectAsync(_proxy.Listen("tls"));
         await c.SendAsync(new byte[] { 0x16, 0x03, 0x01, 0x00, 0x05, 0x02, 0, 0, 1, 0 });
         Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(3)));
-        await _proxy.WaitForLogAsync(l => l.Contains("result=malformed ClientHello: handshake type 2"));
+        await _proxy.WaitForLogAsync(l => l.Contains("result=client_hello_malformed reason=\"malformed ClientHello: handshake type 2"));
     }
 }

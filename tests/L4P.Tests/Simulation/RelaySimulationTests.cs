@@ -131,7 +131,7 @@ public sealed class RelaySimulationTests : TestKit
         Sys.Stop(_inbound.Ref); // the client socket actor stops after closing
         ExpectTerminated(client);
         var line = Assert.Single(_logs.Lines, l => l.Contains("conn server=web"));
-        Assert.Contains("result=connect failed: 198.51.100.1:443", line);
+        Assert.Contains("result=connect_failed reason=\"198.51.100.1:443", line);
         Assert.Contains("client=192.0.2.10:40000", line);
     }
 
@@ -145,7 +145,7 @@ public sealed class RelaySimulationTests : TestKit
         _inbound.ExpectMsg<Tcp.Close>(TimeSpan.FromSeconds(4));
         Sys.Stop(_inbound.Ref);
         ExpectTerminated(client);
-        Assert.Contains(_logs.Lines, l => l.Contains("result=connect timeout after 2s"));
+        Assert.Contains(_logs.Lines, l => l.Contains("result=timeout reason=\"connect timeout after 2s"));
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public sealed class RelaySimulationTests : TestKit
         Sys.Stop(_outbound.Ref);
         Sys.Stop(_inbound.Ref);
         ExpectTerminated(client);
-        Assert.Contains(_logs.Lines, l => l.Contains("result=upstream reset: Connection reset by peer"));
+        Assert.Contains(_logs.Lines, l => l.Contains("result=upstream_reset reason=\"Connection reset by peer"));
     }
 
     [Fact]
