@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Akka.IO;
 using L4P.Config;
 using L4P.Connections;
+using L4P.Metrics;
 using L4P.Resolution;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -93,6 +94,7 @@ public static class Program
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownTimeout + TimeSpan.FromSeconds(15));
         Logging.Configure(builder.Logging, config);
         builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(new ProxyMetrics());
 
         builder.Services.AddAkka("l4p", (akka, sp) =>
         {
@@ -106,7 +108,7 @@ public static class Program
             akka.WithActors((system, registry) =>
             {
                 IDnsLookup dns = config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver);
-                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>());
+                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<ProxyMetrics>());
                 registry.Register<ProxyRoot>(system.ActorOf(ProxyRoot.Props(config, services), "proxy"));
             });
         });

@@ -4,12 +4,17 @@ using L4P.Protocol;
 namespace L4P.Builtins;
 
 /// <summary>
-/// The built-in <c>health</c> upstream: <c>GET /health</c> answers <c>200 OK</c> with body <c>OK</c>.
-/// Pure: turns buffered request bytes into response bytes; the connection actor does the I/O.
+/// The built-in <c>health</c> upstream: <c>GET /health</c> answers <c>200 OK</c> with body <c>OK</c>,
+/// <c>GET /metrics</c> the Prometheus text. Pure: turns buffered request bytes into response bytes
+/// (or "render the metrics first"); the connection actor does the I/O.
 /// </summary>
 public static class HealthResponder
 {
-    public readonly record struct Outcome(byte[] Response, int Consumed, bool Close, bool NeedMore);
+    /// <summary>
+    /// <see cref="NeedMore"/>: wait for more bytes. <see cref="WantsMetrics"/>: render the metrics and answer
+    /// with <see cref="MetricsResponse"/>. Otherwise send <see cref="Response"/>, drop <see cref="Consumed"/> bytes.
+    /// </summary>
+    public readonly record struct Outcome(byte[] Response, int Consumed, bool Close, bool NeedMore, bool WantsMetrics = false, bool HeadOnly = false);
 
     /// <summary>Answers the first complete request in <paramref name="buffer"/>, if any.</summary>
     public static Outcome Next(ReadOnlySpan<byte> buffer)
@@ -33,16 +38,21 @@ public static class HealthResponder
         return req.Path switch
         {
             "/health" => new Outcome(Response(200, "OK", "OK", head, close), consumed, close, false),
+            "/metrics" => new Outcome([], consumed, close, false, WantsMetrics: true, HeadOnly: head),
             _ => new Outcome(Response(404, "Not Found", "not found\n", head, close), consumed, close, false),
         };
     }
 
+    public static byte[] MetricsResponse(byte[] body, bool headOnly, bool close) =>
+        [.. Head(200, "OK", Metrics.ProxyMetrics.ContentType, body.Length, close, ""), .. headOnly ? [] : body];
+
     private static byte[] Response(int code, string reason, string body, bool headOnly, bool close, string extraHeaders = "")
     {
-        var text = $"HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n"
-                   + extraHeaders
-                   + (close ? "Connection: close\r\n" : "")
-                   + "\r\n" + (headOnly ? "" : body);
-        return Encoding.UTF8.GetBytes(text);
+        var bytes = Encoding.UTF8.GetBytes(body);
+        return [.. Head(code, reason, "text/plain; charset=utf-8", bytes.Length, close, extraHeaders), .. headOnly ? [] : bytes];
     }
+
+    private static byte[] Head(int code, string reason, string contentType, int length, bool close, string extraHeaders) =>
+        Encoding.ASCII.GetBytes($"HTTP/1.1 {code} {reason}\r\nContent-Type: {contentType}\r\nContent-Length: {length}\r\n"
+                                + extraHeaders + (close ? "Connection: close\r\n" : "") + "\r\n");
 }

@@ -262,7 +262,8 @@ public static class ConfigLoader
             {
                 "client_hello" => t with { ClientHello = Positive(y, value, p) },
                 "connect" => t with { Connect = Positive(y, value, p) },
-                _ => throw y.Error(keyNode, p, "unknown key (expected client_hello or connect)"),
+                "idle" => t with { Idle = Positive(y, value, p) },
+                _ => throw y.Error(keyNode, p, "unknown key (expected client_hello, connect or idle)"),
             };
         }
         return t;

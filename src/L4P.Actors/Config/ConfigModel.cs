@@ -44,9 +44,10 @@ public sealed record ServerConfig(
     ViaConfig Via,
     ServerTimeouts Timeouts);
 
-public sealed record ServerTimeouts(TimeSpan ClientHello, TimeSpan Connect)
+/// <summary>Per-server timeouts. <see cref="Idle"/>: no byte either way for that long closes the connection.</summary>
+public sealed record ServerTimeouts(TimeSpan ClientHello, TimeSpan Connect, TimeSpan Idle)
 {
-    public static readonly ServerTimeouts Defaults = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+    public static readonly ServerTimeouts Defaults = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(10));
 }
 
 /// <summary>An <c>sni:</c> entry. <see cref="Via"/> null means "inherit the server's via".</summary>

@@ -28,10 +28,15 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         public static readonly StatsTick Instance = new();
     }
 
+    private sealed class IdleCheck
+    {
+        public static readonly IdleCheck Instance = new();
+    }
+
     private readonly ServerContext _ctx;
     private readonly IActorRef _inbound;
     private readonly EndPoint _remote;
-    private readonly ConnectionStats _stats = new();
+    private readonly ConnectionStats _stats;
     private readonly long _started = Stopwatch.GetTimestamp();
 
     private Route? _route;
@@ -51,6 +56,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         _ctx = ctx;
         _inbound = inbound;
         _remote = Normalize(remote);
+        _stats = new ConnectionStats(ctx.BytesUp, ctx.BytesDown);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -143,6 +149,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private void RouteTo(Route route, ByteString initial)
     {
         _route = route;
+        Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, _ctx.Server.Timeouts.Idle);
         switch (route.Upstream)
         {
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Ban }:
@@ -154,7 +161,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Become(Relaying);
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Health }:
-                _health = new HealthSession(_inbound, _stats);
+                _health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics);
                 _health.Start(initial, Self);
                 Become(ServingHealth);
                 break;
@@ -192,6 +199,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case UpstreamFailed failed:
                 CloseClient(failed.Code, failed.Reason);
                 return true;
+            case IdleCheck:
+                return OnIdleCheck();
             case Terminated t when t.ActorRef.Equals(_upstream):
                 _upstreamStopped = true;
                 CloseClient("upstream_failed", "upstream connection stopped");
@@ -202,8 +211,26 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
+    /// <summary>Closes both sides when no byte moved either way for timeouts.idle; else checks again when it could expire.</summary>
+    private bool OnIdleCheck()
+    {
+        var idle = _ctx.Server.Timeouts.Idle;
+        var quiet = Stopwatch.GetElapsedTime(_stats.LastActivity);
+        if (quiet < idle)
+        {
+            Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, idle - quiet);
+            return true;
+        }
+        _stats.SetClose("idle_timeout", $"no byte either way for {Durations.Format(idle)}");
+        _inbound.Tell(Tcp.Close.Instance);
+        if (_leg is { } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Close.Instance);
+        else _upstream?.Tell(PoisonPill.Instance); // still connecting: its timeout is longer than idle
+        return true;
+    }
+
     private bool Relaying(object message)
     {
+        if (message is IdleCheck) return OnIdleCheck();
         if (message is StatsTick)
         {
             Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _connectTarget ?? "-", _stats.BytesUp, _stats.BytesDown,
@@ -223,7 +250,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         return Closing(message);
     }
 
-    private bool ServingHealth(object message) => _health!.Handle(message, Sender, Self) || Closing(message);
+    private bool ServingHealth(object message) =>
+        message is IdleCheck ? OnIdleCheck() : _health!.Handle(message, Sender, Self) || Closing(message);
 
     /// <summary>Waiting for the sockets to stop; also the fallback of every state.</summary>
     private bool Closing(object message)
@@ -241,7 +269,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
                 if (c.IsErrorClosed) _stats.SetClose("client_reset", c.Cause ?? "error");
                 return true;
-            case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick:
+            case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick or IdleCheck:
                 return true; // late socket events while closing
             default:
                 return false;
@@ -263,6 +291,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         var duration = Stopwatch.GetElapsedTime(_started);
         Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(), _connectTarget ?? "-",
             _stats.BytesUp, _stats.BytesDown, duration.TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
+        _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, _route?.Upstream.Name ?? "-", _stats.Close.Code).Inc();
         Context.Stop(Self);
     }
 

@@ -7,17 +7,32 @@ namespace L4P.Connections;
 /// and its UpstreamConnection (writes <see cref="BytesDown"/>): one writer per field, read for the
 /// final log line after both actors have stopped. Counters, not messages, so the relay path sends nothing extra.
 /// </summary>
-public sealed class ConnectionStats
+public sealed class ConnectionStats(Prometheus.Counter.Child? bytesUp = null, Prometheus.Counter.Child? bytesDown = null)
 {
     private long _bytesUp;
     private long _bytesDown;
     private CloseReason? _close;
+    private long _lastActivity = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>When a byte last moved either way (Stopwatch ticks), for the idle timeout.</summary>
+    public long LastActivity => Volatile.Read(ref _lastActivity);
 
     public long BytesUp => Volatile.Read(ref _bytesUp);
     public long BytesDown => Volatile.Read(ref _bytesDown);
 
-    public void AddUp(int n) => Interlocked.Add(ref _bytesUp, n);
-    public void AddDown(int n) => Interlocked.Add(ref _bytesDown, n);
+    public void AddUp(int n)
+    {
+        Interlocked.Add(ref _bytesUp, n);
+        Volatile.Write(ref _lastActivity, System.Diagnostics.Stopwatch.GetTimestamp());
+        bytesUp?.Inc(n);
+    }
+
+    public void AddDown(int n)
+    {
+        Interlocked.Add(ref _bytesDown, n);
+        Volatile.Write(ref _lastActivity, System.Diagnostics.Stopwatch.GetTimestamp());
+        bytesDown?.Inc(n);
+    }
 
     /// <summary>Why the connection ended; the first reason set wins: it is the cause, later ones are consequences.</summary>
     public CloseReason Close => Volatile.Read(ref _close) ?? CloseReason.Ok;

@@ -1,19 +1,23 @@
 using Akka.Actor;
 using Akka.IO;
 using L4P.Builtins;
+using L4P.Metrics;
 
 namespace L4P.Connections;
 
 /// <summary>
 /// The I/O side of the built-in health endpoint for one client: buffer request bytes (bounded by
 /// the parser's head limit), answer one request at a time, read again after the answer is acked.
+/// <c>/metrics</c> is rendered off the actor and piped back; nothing is read meanwhile.
 /// </summary>
-internal sealed class HealthSession(IActorRef connection, ConnectionStats stats)
+internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics)
 {
     private sealed class Ack : Tcp.Event
     {
         public static readonly Ack Instance = new();
     }
+
+    private sealed record MetricsRendered(byte[] Body, bool HeadOnly, bool Close);
 
     private ByteString _buffer = ByteString.Empty;
     private bool _closeAfterWrite;
@@ -37,6 +41,12 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats)
                 if (_closeAfterWrite) connection.Tell(Tcp.Close.Instance);
                 else AnswerOrRead(self);
                 return true;
+            case MetricsRendered m:
+                Send(HealthResponder.MetricsResponse(m.Body, m.HeadOnly, m.Close), m.Close, self);
+                return true;
+            case Status.Failure:
+                Send("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), true, self);
+                return true;
             case Tcp.PeerClosed when sender.Equals(connection):
                 connection.Tell(Tcp.Close.Instance);
                 return true;
@@ -54,8 +64,18 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats)
             return;
         }
         _buffer = _buffer.Slice(outcome.Consumed);
-        _closeAfterWrite = outcome.Close;
-        stats.AddDown(outcome.Response.Length);
-        connection.Tell(Tcp.Write.Create(ByteString.FromBytes(outcome.Response), Ack.Instance), self);
+        if (outcome.WantsMetrics)
+        {
+            metrics.RenderAsync().PipeTo(self, success: body => new MetricsRendered(body, outcome.HeadOnly, outcome.Close));
+            return;
+        }
+        Send(outcome.Response, outcome.Close, self);
+    }
+
+    private void Send(byte[] response, bool close, IActorRef self)
+    {
+        _closeAfterWrite = close;
+        stats.AddDown(response.Length);
+        connection.Tell(Tcp.Write.Create(ByteString.FromBytes(response), Ack.Instance), self);
     }
 }

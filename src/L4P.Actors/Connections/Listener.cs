@@ -12,18 +12,20 @@ namespace L4P.Connections;
 /// </summary>
 public sealed class Listener : ActorBase
 {
-    private readonly ServerContext _ctx;
+    private ServerContext _ctx;
     private readonly IPEndPoint _endpoint;
     private IActorRef? _socket;
     private int _active;
     private long _rejected;
     private bool _atLimit;
     private IActorRef? _drainRequester;
+    private Prometheus.Gauge.Child _activeGauge;
 
     public Listener(ServerContext ctx, IPEndPoint endpoint)
     {
         _ctx = ctx;
         _endpoint = endpoint;
+        _activeGauge = ctx.Services.Metrics.ActiveConnections.WithLabels(ctx.Server.Name, endpoint.ToString());
     }
 
     public static Props Props(ServerContext ctx, IPEndPoint endpoint) =>
@@ -41,6 +43,7 @@ public sealed class Listener : ActorBase
             case Tcp.Bound b:
                 _socket = Sender;
                 Log.Listening(_ctx.Log, _ctx.Server.Name, b.LocalAddress);
+                _ctx.Services.Metrics.MaxClients.WithLabels(_ctx.Server.Name, _endpoint.ToString()).Set(_ctx.Server.MaxClients);
                 Context.Parent.Tell(new ListenerBound(_ctx.Server.Name, _endpoint, b.LocalAddress));
                 Become(Accepting);
                 return true;
@@ -48,6 +51,9 @@ public sealed class Listener : ActorBase
                 var cause = f.Cause.HasValue ? f.Cause.Value.Message : "bind failed";
                 Context.Parent.Tell(new ListenerFailed(_ctx.Server.Name, _endpoint, cause));
                 Context.Stop(Self);
+                return true;
+            case UpdateContext u:
+                Apply(u.Context);
                 return true;
             case StopAccepting:
                 // Not bound yet: nothing to drain.
@@ -65,6 +71,9 @@ public sealed class Listener : ActorBase
         {
             case Tcp.Connected c:
                 Accept(c);
+                return true;
+            case UpdateContext u:
+                Apply(u.Context);
                 return true;
             case StopAccepting:
                 // Akka.IO's accepted connections are children of its listener actor: Unbind would kill
@@ -104,6 +113,7 @@ public sealed class Listener : ActorBase
         {
             case Terminated:
                 _active--;
+                _activeGauge.Dec();
                 if (_atLimit && _active < _ctx.Server.MaxClients)
                 {
                     _atLimit = false;
@@ -129,12 +139,28 @@ public sealed class Listener : ActorBase
                 Log.MaxClientsReached(_ctx.Log, _ctx.Server.Name, _endpoint, _ctx.Server.MaxClients);
             }
             Log.Rejected(_ctx.Log, _ctx.Server.Name, ClientConnection.Normalize(c.RemoteAddress));
+            _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, "-", "rejected_maxclients").Inc();
             Sender.Tell(Tcp.Close.Instance);
             return;
         }
         _active++;
+        _activeGauge.Inc();
         var child = Context.ActorOf(ClientConnection.Props(_ctx, Sender, c.RemoteAddress));
         Context.Watch(child);
+    }
+
+    /// <summary>A reload: same socket, the new config for new connections; live ones keep theirs.</summary>
+    private void Apply(ServerContext ctx)
+    {
+        var gauge = ctx.Services.Metrics.ActiveConnections.WithLabels(ctx.Server.Name, _endpoint.ToString());
+        if (!ReferenceEquals(gauge, _activeGauge))
+        {
+            _activeGauge.Dec(_active);
+            gauge.Inc(_active);
+            _activeGauge = gauge;
+        }
+        _ctx = ctx;
+        _ctx.Services.Metrics.MaxClients.WithLabels(_ctx.Server.Name, _endpoint.ToString()).Set(_ctx.Server.MaxClients);
     }
 
     private void ReportIfDrained()

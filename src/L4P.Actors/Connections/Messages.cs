@@ -23,3 +23,6 @@ public sealed record StopAccepting
 
 /// <summary>Listener -> ProxyRoot: unbound and every connection it accepted has ended.</summary>
 public sealed record ListenerDrained(IPEndPoint Configured);
+
+/// <summary>ProxyRoot -> Listener on reload: new connections on this address use this config.</summary>
+public sealed record UpdateContext(ServerContext Context);

@@ -6,10 +6,13 @@ using L4P.Resolution;
 namespace L4P.Connections;
 
 /// <summary>
-/// One loaded config generation: the Router (and its Resolver), then a listener per server x listen
-/// address. Answers <see cref="WaitReady"/> once every address is bound and every upstream name has
-/// had a first DNS answer (or the first bind failed),
-/// and <see cref="Drain"/> once every listener has unbound and its connections have ended.
+/// The proxy: one Listener per listen address, kept across config generations, and the current
+/// generation (its config, Router/Resolver and BackendRegistry). Answers <see cref="WaitReady"/> once
+/// every address is bound and every upstream name has had a first DNS answer (or the first bind failed).
+/// <see cref="Reload"/> starts a new generation: once its DNS is known, listeners whose address stays
+/// get the new config for new connections without closing their socket, new addresses are bound,
+/// removed ones drain; connections in flight keep the generation they started with.
+/// <see cref="Drain"/> answers once every listener has unbound and its connections have ended.
 /// </summary>
 public sealed class ProxyRoot : ActorBase
 {
@@ -22,6 +25,11 @@ public sealed class ProxyRoot : ActorBase
 
     public sealed record BindFailed(string Server, IPEndPoint Address, string Reason);
 
+    public sealed record Reload(ProxyConfig Config);
+
+    /// <summary>The reload's outcome: <see cref="Result"/> is ok or bind_failed (then <see cref="Problems"/> says where).</summary>
+    public sealed record Reloaded(string Result, IReadOnlyList<string> Problems);
+
     public sealed record Drain
     {
         public static readonly Drain Instance = new();
@@ -29,21 +37,30 @@ public sealed class ProxyRoot : ActorBase
 
     public sealed record Drained;
 
-    private readonly ProxyConfig _config;
+    private sealed record Generation(int Number, ProxyConfig Config, BackendRegistry Backends, IActorRef Router);
+
     private readonly ProxyServices _services;
-    private readonly List<IActorRef> _listeners = [];
+    private readonly Dictionary<IPEndPoint, IActorRef> _listeners = [];
+    private readonly HashSet<IActorRef> _alive = [];
     private readonly List<ListenerBound> _bound = [];
     private readonly List<IActorRef> _readyWaiters = [];
-    private readonly BackendRegistry _backends = new();
+    private Generation _current;
+    private int _listenerSeq;
+    private bool _started;
     private object? _readyAnswer;
-    private bool _routerReady;
+
+    // A reload in progress: the generation waiting for its first DNS round, and who asked.
+    private Generation? _next;
+    private IActorRef? _reloadRequester;
+    private readonly HashSet<IPEndPoint> _reloadBinding = [];
+    private readonly List<string> _reloadProblems = [];
+
     private IActorRef? _drainRequester;
-    private int _toDrain;
 
     public ProxyRoot(ProxyConfig config, ProxyServices services)
     {
-        _config = config;
         _services = services;
+        _current = StartGeneration(1, config);
     }
 
     public static Props Props(ProxyConfig config, ProxyServices services) =>
@@ -51,54 +68,123 @@ public sealed class ProxyRoot : ActorBase
 
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
 
-    protected override void PreStart()
+    private Generation StartGeneration(int number, ProxyConfig config)
     {
-        Context.ActorOf(Router.Local(_config, _backends, _services.Dns, _services.Logs.CreateLogger("L4P.Resolution")), "router");
-        var i = 0;
-        foreach (var server in _config.Servers)
+        var backends = new BackendRegistry();
+        var router = Context.ActorOf(Router.Local(config, backends, _services.Dns,
+            _services.Logs.CreateLogger("L4P.Resolution"), _services.Metrics), $"router-{number}");
+        return new Generation(number, config, backends, router);
+    }
+
+    private IEnumerable<(ServerContext Ctx, IPEndPoint Endpoint)> Addresses(Generation g) =>
+        g.Config.Servers.SelectMany(server =>
         {
-            var ctx = ServerContext.Create(server, _config, _backends, _services);
-            foreach (var ep in server.Listen)
-                _listeners.Add(Context.ActorOf(Listener.Props(ctx, ep), $"listen-{i++}"));
-        }
+            var ctx = ServerContext.Create(server, g.Config, g.Backends, _services);
+            return server.Listen.Select(ep => (ctx, ep));
+        });
+
+    private void Bind(ServerContext ctx, IPEndPoint ep)
+    {
+        var listener = Context.ActorOf(Listener.Props(ctx, ep), $"listen-{_listenerSeq++}");
+        _listeners[ep] = listener;
+        _alive.Add(listener);
+        Context.Watch(listener);
     }
 
     protected override bool Receive(object message)
     {
         switch (message)
         {
-            case ListenerBound b:
-                _bound.Add(b);
-                AnswerIfReady();
+            case Router.Ready when Sender.Equals(_current.Router) && !_started:
+                // DNS known: open the listeners of the first generation.
+                _started = true;
+                foreach (var (ctx, ep) in Addresses(_current)) Bind(ctx, ep);
                 return true;
-            case Router.Ready:
-                _routerReady = true;
-                AnswerIfReady();
+            case Router.Ready when _next is not null && Sender.Equals(_next.Router):
+                SwitchTo(_next);
+                return true;
+            case ListenerBound b:
+                if (_reloadBinding.Remove(b.Configured)) FinishReloadIfBound();
+                else
+                {
+                    _bound.Add(b);
+                    if (_bound.Count == _listeners.Count) Answer(new Ready(_bound));
+                }
                 return true;
             case ListenerFailed f:
-                Answer(new BindFailed(f.Server, f.Configured, f.Reason));
+                _listeners.Remove(f.Configured);
+                if (_reloadBinding.Remove(f.Configured))
+                {
+                    _reloadProblems.Add($"cannot listen on {f.Configured} (servers.{f.Server}.listen): {f.Reason}");
+                    FinishReloadIfBound();
+                }
+                else Answer(new BindFailed(f.Server, f.Configured, f.Reason));
                 return true;
             case WaitReady:
                 if (_readyAnswer is not null) Sender.Tell(_readyAnswer);
                 else _readyWaiters.Add(Sender);
                 return true;
+            case Reload r when _next is null && _drainRequester is null:
+                _reloadRequester = Sender;
+                _next = StartGeneration(_current.Number + 1, r.Config);
+                return true;
+            case Reload:
+                Sender.Tell(new Reloaded("busy", ["a reload or shutdown is already in progress"]));
+                return true;
             case Drain:
                 _drainRequester = Sender;
-                _toDrain = _listeners.Count;
-                foreach (var l in _listeners) l.Tell(StopAccepting.Instance);
-                if (_toDrain == 0) Sender.Tell(new Drained());
+                foreach (var l in _alive) l.Tell(StopAccepting.Instance);
+                ReportIfDrained();
                 return true;
             case ListenerDrained:
-                if (--_toDrain == 0) _drainRequester?.Tell(new Drained());
+                return true; // its Terminated follows
+            case Terminated t:
+                _alive.Remove(t.ActorRef);
+                ReportIfDrained();
                 return true;
             default:
                 return false;
         }
     }
 
-    private void AnswerIfReady()
+    private void SwitchTo(Generation next)
     {
-        if (_routerReady && _bound.Count == _listeners.Count) Answer(new Ready(_bound));
+        var nextAddresses = Addresses(next).ToList();
+        var keep = nextAddresses.Select(a => a.Endpoint).ToHashSet();
+        foreach (var (ep, listener) in _listeners.Where(kv => !keep.Contains(kv.Key)).ToList())
+        {
+            listener.Tell(StopAccepting.Instance); // drains, then unbinds and stops
+            _listeners.Remove(ep);
+        }
+        foreach (var (ctx, ep) in nextAddresses)
+        {
+            if (_listeners.TryGetValue(ep, out var listener)) listener.Tell(new UpdateContext(ctx));
+            else
+            {
+                _reloadBinding.Add(ep);
+                Bind(ctx, ep);
+            }
+        }
+        // Connections in flight hold their own context; the old DNS state is no longer needed.
+        Context.Stop(_current.Router);
+        _current = next;
+        _next = null;
+        FinishReloadIfBound();
+    }
+
+    private void FinishReloadIfBound()
+    {
+        if (_next is not null || _reloadBinding.Count > 0 || _reloadRequester is null) return;
+        _reloadRequester.Tell(new Reloaded(_reloadProblems.Count == 0 ? "ok" : "bind_failed", [.. _reloadProblems]));
+        _reloadRequester = null;
+        _reloadProblems.Clear();
+    }
+
+    private void ReportIfDrained()
+    {
+        if (_drainRequester is null || _alive.Count > 0) return;
+        _drainRequester.Tell(new Drained());
+        _drainRequester = null;
     }
 
     private void Answer(object answer)

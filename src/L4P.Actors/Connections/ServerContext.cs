@@ -1,5 +1,6 @@
 using Akka.Actor;
 using L4P.Config;
+using L4P.Metrics;
 using L4P.Resolution;
 using L4P.Routing;
 using Microsoft.Extensions.Logging;
@@ -12,9 +13,14 @@ public sealed record ServerContext(ServerConfig Server, RouteTable Routes, Backe
     /// <summary>Category "L4P.Connections": connection and listener lines.</summary>
     public ILogger Log { get; } = Services.Logs.CreateLogger("L4P.Connections");
 
+    /// <summary>This server's byte counters, looked up once rather than per chunk.</summary>
+    public Prometheus.Counter.Child BytesUp { get; } = Services.Metrics.Bytes.WithLabels(Server.Name, "client_to_upstream");
+
+    public Prometheus.Counter.Child BytesDown { get; } = Services.Metrics.Bytes.WithLabels(Server.Name, "upstream_to_client");
+
     public static ServerContext Create(ServerConfig server, ProxyConfig config, BackendRegistry backends, ProxyServices services) =>
         new(server, new RouteTable(server, config.Upstreams), backends, services);
 }
 
-/// <summary>The seams to the outside world: Akka.IO's TCP manager, DNS and logging. Tests put probes and scripts here.</summary>
-public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILoggerFactory Logs);
+/// <summary>The seams to the outside world: Akka.IO's TCP manager, DNS, logging, metrics. Tests put probes and scripts here.</summary>
+public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILoggerFactory Logs, ProxyMetrics Metrics);

@@ -30,6 +30,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private readonly ConnectionStats _stats;
     private readonly ProxyServices _services;
     private readonly BackendRegistry _backends;
+    private readonly Prometheus.Histogram.Child _connectSeconds;
     private readonly long _started = Stopwatch.GetTimestamp();
 
     private IPAddress[] _addresses = [];
@@ -44,6 +45,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     {
         _services = ctx.Services;
         _backends = ctx.Backends;
+        _connectSeconds = ctx.Services.Metrics.UpstreamConnectSeconds.WithLabels(plan.Upstream.Name);
         _plan = plan;
         _upstream = plan.Upstream;
         _timeout = plan.Timeout;
@@ -94,7 +96,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 TryNextAddress();
                 return true;
             case ConnectTimedOut:
-                Fail("timeout", $"connect timeout after {Durations.Format(_timeout)} ({_upstream.Host}:{_upstream.Port})");
+                Fail("connect_timeout", $"connect timeout after {Durations.Format(_timeout)} ({_upstream.Host}:{_upstream.Port})");
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
                 // The client left while we were connecting: nobody to connect for.
@@ -134,7 +136,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 FailHandshake("proxy_closed", $"proxy closed the connection before answering CONNECT {_plan.Target}");
                 return true;
             case ConnectTimedOut:
-                FailHandshake("timeout", $"connect timeout after {Durations.Format(_timeout)}: no answer to CONNECT {_plan.Target} from the proxy");
+                FailHandshake("connect_timeout", $"connect timeout after {Durations.Format(_timeout)}: no answer to CONNECT {_plan.Target} from the proxy");
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
                 _outbound!.Tell(Tcp.Close.Instance);
@@ -155,6 +157,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private void StartRelay(ByteString first)
     {
         Timers.Cancel(ConnectTimedOut.Instance);
+        _connectSeconds.Observe(Stopwatch.GetElapsedTime(_started).TotalSeconds);
         _reply = ByteString.Empty;
         _leg = new RelayLeg(_outbound!, _inbound, _stats.AddDown, Timers);
         Context.Parent.Tell(new UpstreamConnected(_outbound!, _stats.UpstreamAddress!));

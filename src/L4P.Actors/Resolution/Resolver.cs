@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Net;
 using Akka.Actor;
 using L4P.Config;
+using L4P.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace L4P.Resolution;
@@ -36,8 +37,11 @@ public sealed class Resolver : ActorBase, IWithTimers
     private readonly Dictionary<BackendKey, State> _names;
     private bool _initialDone;
 
-    public Resolver(ProxyConfig config, IDnsLookup dns, IBackendsPublisher publisher, ILogger log)
+    private readonly ProxyMetrics _metrics;
+
+    public Resolver(ProxyConfig config, IDnsLookup dns, IBackendsPublisher publisher, ILogger log, ProxyMetrics metrics)
     {
+        _metrics = metrics;
         _config = config.Resolver;
         _dns = dns;
         _publisher = publisher;
@@ -50,8 +54,8 @@ public sealed class Resolver : ActorBase, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ProxyConfig config, IDnsLookup dns, IBackendsPublisher publisher, ILogger log) =>
-        Akka.Actor.Props.Create(() => new Resolver(config, dns, publisher, log));
+    public static Props Props(ProxyConfig config, IDnsLookup dns, IBackendsPublisher publisher, ILogger log, ProxyMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new Resolver(config, dns, publisher, log, metrics));
 
     protected override void PreStart()
     {
@@ -100,11 +104,15 @@ public sealed class Resolver : ActorBase, IWithTimers
         if (state.Last is not { } last || !last.SequenceEqual(set))
         {
             foreach (var upstream in state.Upstreams)
+            {
                 Log.Changed(_log, upstream, state.Last is { } old ? Join(old) : "(none)", Join(set));
+                _metrics.UpstreamAddresses.WithLabels(upstream).Set(set.Length);
+            }
             state.Last = set;
             _publisher.Publish(new BackendsChanged(key, set));
         }
         Schedule(key, NextInterval(answer.Ttl));
+        Count(state, "ok"); // after scheduling: a test that sees the count knows the next lookup is set
         MarkAnswered(state);
     }
 
@@ -117,7 +125,13 @@ public sealed class Resolver : ActorBase, IWithTimers
                 Durations.Format(_config.Retry));
         state.Failing = true;
         Schedule(key, _config.Retry);
+        Count(state, "failed");
         MarkAnswered(state);
+    }
+
+    private void Count(State state, string result)
+    {
+        foreach (var upstream in state.Upstreams) _metrics.DnsResolutions.WithLabels(upstream, result).Inc();
     }
 
     private TimeSpan NextInterval(TimeSpan? ttl)

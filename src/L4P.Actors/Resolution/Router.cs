@@ -1,5 +1,6 @@
 using Akka.Actor;
 using L4P.Config;
+using L4P.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace L4P.Resolution;
@@ -35,8 +36,8 @@ public sealed class Router : ActorBase
         Akka.Actor.Props.Create(() => new Router(config, registry, startResolver));
 
     /// <summary>The usual wiring: a local <see cref="Resolver"/> publishing on the EventStream.</summary>
-    public static Props Local(ProxyConfig config, BackendRegistry registry, IDnsLookup dns, ILogger log) =>
-        Props(config, registry, ctx => ctx.ActorOf(Resolver.Props(config, dns, new EventStreamPublisher(ctx.System.EventStream), log), "resolver"));
+    public static Props Local(ProxyConfig config, BackendRegistry registry, IDnsLookup dns, ILogger log, ProxyMetrics metrics) =>
+        Props(config, registry, ctx => ctx.ActorOf(Resolver.Props(config, dns, new EventStreamPublisher(ctx.System.EventStream), log, metrics), "resolver"));
 
     protected override void PreStart()
     {

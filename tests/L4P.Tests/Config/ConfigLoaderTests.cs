@@ -163,7 +163,7 @@ public sealed class ConfigLoaderTests
             """);
         Assert.Equal((LogSetting.Warn, LogFormat.Json, TimeSpan.FromSeconds(5)), (c.Log, c.LogFormat, c.ShutdownTimeout));
         Assert.Equal((7, "echo"), (c.Servers[0].MaxClients, c.Servers[0].Default));
-        Assert.Equal(new ServerTimeouts(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(1500)), c.Servers[0].Timeouts);
+        Assert.Equal(new ServerTimeouts(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(1500), TimeSpan.FromMinutes(10)), c.Servers[0].Timeouts);
     }
 
     public static TheoryData<string, string, string> Errors => new()

@@ -5,6 +5,7 @@ using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using L4P.Config;
 using L4P.Connections;
+using L4P.Metrics;
 using L4P.Resolution;
 using L4P.Tests.Support;
 using Microsoft.Extensions.Logging;
@@ -43,7 +44,7 @@ public sealed class RelaySimulationTests : TestKit
               backend: "tcp://198.51.100.1:443"
             """, "sim.yaml", _ => null);
         var factory = LoggerFactory.Create(b => b.AddProvider(_logs));
-        _ctx = ServerContext.Create(config.Servers[0], config, new BackendRegistry(), new ProxyServices(_tcp.Ref, SystemDnsLookup.Instance, factory));
+        _ctx = ServerContext.Create(config.Servers[0], config, new BackendRegistry(), new ProxyServices(_tcp.Ref, SystemDnsLookup.Instance, factory, new ProxyMetrics(processMetrics: false)));
     }
 
     private static ByteString Bytes(string s) => ByteString.FromString(s);
@@ -145,7 +146,7 @@ public sealed class RelaySimulationTests : TestKit
         _inbound.ExpectMsg<Tcp.Close>(TimeSpan.FromSeconds(4));
         Sys.Stop(_inbound.Ref);
         ExpectTerminated(client);
-        Assert.Contains(_logs.Lines, l => l.Contains("result=timeout reason=\"connect timeout after 2s"));
+        Assert.Contains(_logs.Lines, l => l.Contains("result=connect_timeout reason=\"connect timeout after 2s"));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using L4P.Config;
+using L4P.Metrics;
 using L4P.Resolution;
 using L4P.Tests.Support;
 using Microsoft.Extensions.Logging;
@@ -15,6 +16,7 @@ public sealed class ResolverSimulationTests() : TestKit("akka.scheduler.implemen
 {
     private readonly ScriptedDns _dns = new();
     private readonly CapturingLoggerProvider _logs = new();
+    private readonly ProxyMetrics _metrics = new(processMetrics: false);
     private TestScheduler Clock => (TestScheduler)Sys.Scheduler;
 
     private sealed class ProbePublisher(IActorRef probe) : IBackendsPublisher
@@ -35,16 +37,22 @@ public sealed class ResolverSimulationTests() : TestKit("akka.scheduler.implemen
             """, "r.yaml", _ => null);
         var changes = CreateTestProbe();
         var log = LoggerFactory.Create(b => b.AddProvider(_logs)).CreateLogger("L4P.Resolution");
-        var actor = ChildActorOf(Resolver.Props(config, _dns, new ProbePublisher(changes.Ref), log));
+        var actor = ChildActorOf(Resolver.Props(config, _dns, new ProbePublisher(changes.Ref), log, _metrics));
         return (changes, actor);
     }
 
     private static IPAddress[] Ips(params string[] s) => [.. s.Select(IPAddress.Parse)];
 
-    private void AdvanceAndAwaitCalls(string host, TimeSpan by, int calls)
+    /// <summary>Lookups the resolver has fully handled (next one scheduled) for an upstream.</summary>
+    private double Handled(string upstream) =>
+        _metrics.DnsResolutions.WithLabels(upstream, "ok").Value + _metrics.DnsResolutions.WithLabels(upstream, "failed").Value;
+
+    /// <summary>Advances virtual time, then waits until the resolver has handled lookup number <paramref name="calls"/>.</summary>
+    private void AdvanceAndAwaitCalls(string upstream, TimeSpan by, int calls)
     {
+        AwaitCondition(() => Handled(upstream) >= calls - 1, TimeSpan.FromSeconds(3));
         Clock.Advance(by);
-        AwaitCondition(() => _dns.Calls(host) >= calls, TimeSpan.FromSeconds(3));
+        AwaitCondition(() => Handled(upstream) >= calls, TimeSpan.FromSeconds(3));
     }
 
     [Fact]
@@ -58,11 +66,11 @@ public sealed class ResolverSimulationTests() : TestKit("akka.scheduler.implemen
 
         // Same answer, in another order: nothing published.
         _dns.Answer("api.test", "10.0.0.2", "10.0.0.1");
-        AdvanceAndAwaitCalls("api.test", TimeSpan.FromSeconds(60), 2);
+        AdvanceAndAwaitCalls("api", TimeSpan.FromSeconds(60), 2);
         changes.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
         _dns.Answer("api.test", "10.0.0.3");
-        AdvanceAndAwaitCalls("api.test", TimeSpan.FromSeconds(60), 3);
+        AdvanceAndAwaitCalls("api", TimeSpan.FromSeconds(60), 3);
         Assert.Equal(Ips("10.0.0.3"), changes.ExpectMsg<BackendsChanged>().Addresses.ToArray());
         Assert.Contains(_logs.Lines, l => l.Contains("upstream api: 10.0.0.1, 10.0.0.2 -> 10.0.0.3"));
     }
@@ -73,10 +81,11 @@ public sealed class ResolverSimulationTests() : TestKit("akka.scheduler.implemen
         _dns.Answer("api.test", "10.0.0.1");
         var (changes, _) = Start("  api: \"tcp://api.test:443\"");
         changes.ExpectMsg<BackendsChanged>();
+        AwaitCondition(() => Handled("api") >= 1);
         Clock.Advance(TimeSpan.FromSeconds(59));
         Thread.Sleep(100);
         Assert.Equal(1, _dns.Calls("api.test"));
-        AdvanceAndAwaitCalls("api.test", TimeSpan.FromSeconds(1), 2);
+        AdvanceAndAwaitCalls("api", TimeSpan.FromSeconds(1), 2);
     }
 
     [Fact]
@@ -87,14 +96,14 @@ public sealed class ResolverSimulationTests() : TestKit("akka.scheduler.implemen
         changes.ExpectMsg<BackendsChanged>();
 
         _dns.Fail("api.test");
-        AdvanceAndAwaitCalls("api.test", TimeSpan.FromSeconds(60), 2);
+        AdvanceAndAwaitCalls("api", TimeSpan.FromSeconds(60), 2);
         changes.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         AwaitAssert(() => Assert.Contains(_logs.Lines, l => l.Contains("lookup of api.test failed: SERVFAIL; keeping 10.0.0.1; retrying every 3s")));
 
         // The retry comes after `retry`, not `interval`.
-        AdvanceAndAwaitCalls("api.test", TimeSpan.FromSeconds(3), 3);
+        AdvanceAndAwaitCalls("api", TimeSpan.FromSeconds(3), 3);
         _dns.Answer("api.test", "10.0.0.9");
-        AdvanceAndAwaitCalls("api.test", TimeSpan.FromSeconds(3), 4);
+        AdvanceAndAwaitCalls("api", TimeSpan.FromSeconds(3), 4);
         Assert.Equal(Ips("10.0.0.9"), changes.ExpectMsg<BackendsChanged>().Addresses.ToArray());
     }
 
@@ -127,7 +136,7 @@ public sealed class ResolverSimulationTests() : TestKit("akka.scheduler.implemen
         var (changes, _) = Start("  a: \"tcp://shared.test:443\"\n  b: \"tcp://shared.test:8443\"\n  lit: \"tcp://10.9.9.9:1\"");
         Assert.Equal("shared.test", changes.ExpectMsg<BackendsChanged>().Key.Host);
         changes.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
-        AdvanceAndAwaitCalls("shared.test", TimeSpan.FromSeconds(60), 2);
+        AdvanceAndAwaitCalls("a", TimeSpan.FromSeconds(60), 2);
         Thread.Sleep(100);
         Assert.Equal(2, _dns.Calls("shared.test"));
         Assert.Equal(0, _dns.Calls("10.9.9.9")); // IP literals are never resolved
@@ -138,15 +147,14 @@ public sealed class ResolverSimulationTests() : TestKit("akka.scheduler.implemen
     {
         _dns.AnswerWithTtl("ttl.test", TimeSpan.FromSeconds(10), "10.0.0.1");
         Start("  t: \"tcp://ttl.test:443\"", "nameservers: [\"127.0.0.1:5353\"]\n  respect_ttl: true\n  min_ttl: 2s\n  interval: 60s");
-        AwaitCondition(() => _dns.Calls("ttl.test") == 1);
-        AdvanceAndAwaitCalls("ttl.test", TimeSpan.FromSeconds(10), 2);
+        AdvanceAndAwaitCalls("t", TimeSpan.FromSeconds(10), 2);
 
         _dns.AnswerWithTtl("ttl.test", TimeSpan.Zero, "10.0.0.1");
-        AdvanceAndAwaitCalls("ttl.test", TimeSpan.FromSeconds(10), 3);
-        AdvanceAndAwaitCalls("ttl.test", TimeSpan.FromSeconds(2), 4); // min_ttl, not 0
+        AdvanceAndAwaitCalls("t", TimeSpan.FromSeconds(10), 3);
+        AdvanceAndAwaitCalls("t", TimeSpan.FromSeconds(2), 4); // min_ttl, not 0
 
         _dns.AnswerWithTtl("ttl.test", TimeSpan.FromHours(1), "10.0.0.1");
-        AdvanceAndAwaitCalls("ttl.test", TimeSpan.FromSeconds(2), 5);
-        AdvanceAndAwaitCalls("ttl.test", TimeSpan.FromSeconds(60), 6); // interval caps it
+        AdvanceAndAwaitCalls("t", TimeSpan.FromSeconds(2), 5);
+        AdvanceAndAwaitCalls("t", TimeSpan.FromSeconds(60), 6); // interval caps it
     }
 }

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.IO;
 using L4P.Config;
 using L4P.Connections;
+using L4P.Metrics;
 using L4P.Resolution;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
@@ -22,6 +23,7 @@ public sealed class InProcessProxy : IAsyncDisposable
     public ProxyConfig Config { get; }
     public IActorRef Root { get; }
     public CapturingLoggerProvider Logs { get; }
+    public ProxyMetrics Metrics { get; private init; } = null!;
 
     private InProcessProxy(ActorSystem system, ProxyConfig config, IActorRef root, CapturingLoggerProvider logs, ILoggerFactory factory)
     {
@@ -39,15 +41,16 @@ public sealed class InProcessProxy : IAsyncDisposable
         var system = ActorSystem.Create("l4p-test", L4P.Host.Hocon.Load());
         var capture = new CapturingLoggerProvider(output is null ? null : output.WriteLine);
         var factory = LoggerFactory.Create(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Debug));
+        var metrics = new ProxyMetrics(processMetrics: false);
         var root = system.ActorOf(ProxyRoot.Props(config, new ProxyServices(system.Tcp(),
-            dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver)), factory)), "proxy");
+            dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver)), factory, metrics)), "proxy");
         var answer = await root.Ask<object>(ProxyRoot.WaitReady.Instance, TimeSpan.FromSeconds(10));
         if (answer is ProxyRoot.BindFailed f)
         {
             await system.Terminate();
             throw new InvalidOperationException($"bind failed: {f.Address}: {f.Reason}");
         }
-        return new InProcessProxy(system, config, root, capture, factory);
+        return new InProcessProxy(system, config, root, capture, factory) { Metrics = metrics };
     }
 
     public IPEndPoint Listen(string server, int index = 0) => Config.Servers.Single(s => s.Name == server).Listen[index];

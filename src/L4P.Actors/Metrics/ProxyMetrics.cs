@@ -1,0 +1,55 @@
+using Prometheus;
+
+namespace L4P.Metrics;
+
+/// <summary>
+/// L4P's Prometheus metrics (prometheus-net), one registry per process. Actors update counters and
+/// gauges directly: they are lock-free, so the relay path sends no message for them. The names are
+/// stable and documented in the README.
+/// </summary>
+public sealed class ProxyMetrics
+{
+    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    private readonly CollectorRegistry _registry;
+
+    public Gauge ActiveConnections { get; }
+    public Gauge MaxClients { get; }
+    public Counter Connections { get; }
+    public Counter Bytes { get; }
+    public Histogram UpstreamConnectSeconds { get; }
+    public Counter DnsResolutions { get; }
+    public Gauge UpstreamAddresses { get; }
+    public Counter ConfigReloads { get; }
+
+    public ProxyMetrics(bool processMetrics = true)
+    {
+        _registry = Prometheus.Metrics.NewCustomRegistry();
+        if (processMetrics) DotNetStats.Register(_registry);
+        var f = Prometheus.Metrics.WithCustomRegistry(_registry);
+        ActiveConnections = f.CreateGauge("l4p_active_connections", "Client connections open now.",
+            new GaugeConfiguration { LabelNames = ["server", "listen"] });
+        MaxClients = f.CreateGauge("l4p_maxclients", "The maxclients limit of each listen address.",
+            new GaugeConfiguration { LabelNames = ["server", "listen"] });
+        Connections = f.CreateCounter("l4p_connections_total", "Finished client connections, by how they ended.",
+            new CounterConfiguration { LabelNames = ["server", "upstream", "result"] });
+        Bytes = f.CreateCounter("l4p_bytes_total", "Bytes relayed; direction is client_to_upstream or upstream_to_client.",
+            new CounterConfiguration { LabelNames = ["server", "direction"] });
+        UpstreamConnectSeconds = f.CreateHistogram("l4p_upstream_connect_seconds", "Time to a usable upstream connection (TCP connect, plus CONNECT when via applies).",
+            new HistogramConfiguration { LabelNames = ["upstream"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
+        DnsResolutions = f.CreateCounter("l4p_dns_resolutions_total", "DNS lookups of upstream names; result is ok or failed.",
+            new CounterConfiguration { LabelNames = ["upstream", "result"] });
+        UpstreamAddresses = f.CreateGauge("l4p_upstream_addresses", "Addresses an upstream name currently resolves to.",
+            new GaugeConfiguration { LabelNames = ["upstream"] });
+        ConfigReloads = f.CreateCounter("l4p_config_reloads_total", "Config reloads (SIGHUP); result is ok, invalid or bind_failed.",
+            new CounterConfiguration { LabelNames = ["result"] });
+    }
+
+    /// <summary>The Prometheus text exposition of every metric.</summary>
+    public async Task<byte[]> RenderAsync()
+    {
+        using var ms = new MemoryStream();
+        await _registry.CollectAndExportAsTextAsync(ms).ConfigureAwait(false);
+        return ms.ToArray();
+    }
+}
