@@ -90,6 +90,9 @@ public static class Program
             ContentRootPath = Directory.GetCurrentDirectory(),
         });
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        // Under systemd (Type=notify): READY=1 once every listener is bound, STOPPING=1 on SIGTERM.
+        // A no-op elsewhere. Registered before logging so the config's log_format still wins.
+        builder.Services.AddSystemd();
         // Drain first, then give Akka time to stop.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownTimeout + TimeSpan.FromSeconds(15));
         Logging.Configure(builder.Logging, config);

@@ -124,3 +124,23 @@ public sealed class HostProcessTests : IDisposable
         await Assert.ThrowsAnyAsync<SocketException>(() => Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, listen)));
     }
 }
+
+public sealed class SystemdTests
+{
+    [Fact]
+    public async Task Under_systemd_it_notifies_ready_after_binding_and_stopping_on_sigterm()
+    {
+        var dir = Directory.CreateTempSubdirectory("l4p-systemd-").FullName;
+        var config = Path.Combine(dir, "l4p.yaml");
+        await File.WriteAllTextAsync(config, $"version: 1\nservers:\n  e:\n    listen: [\"127.0.0.1:{TestPorts.Free()}\"]\n    default: echo\n");
+        var script = Path.Combine(PrometheusSamples.RepoRoot(), "tests", "tools", "fake_systemd.py");
+        var host = Path.Combine(AppContext.BaseDirectory, "L4P.Host.dll");
+        var (code, stdout, stderr) = await Tools.RunAsync("/usr/bin/python3", $"{script} dotnet {host} --config {config}", TimeSpan.FromSeconds(60));
+        Directory.Delete(dir, true);
+        Assert.True(code == 0, stdout + stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("READY=1", lines[0]);
+        Assert.Contains(lines, l => l.Contains("STOPPING=1"));
+        Assert.Equal("exit=0", lines[^1]);
+    }
+}

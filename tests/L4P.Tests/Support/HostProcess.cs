@@ -57,6 +57,7 @@ public sealed partial class HostProcess : IDisposable
 
     public const int SIGTERM = 15;
     public const int SIGINT = 2;
+    public const int SIGHUP = 1;
 
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int sig);
