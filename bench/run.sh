@@ -146,6 +146,9 @@ declare -A R
 row() { # NAME PLAINPORT TLSPORT BULKPORT PIDS...
   local name=$1 plain=$2 tls=$3 bulk=$4; shift 4
   echo "measuring $name..." >&2
+  # Warm-up (JIT tiering, connection pools) before anything is measured.
+  wrk -t2 -c50 -d2s -H "Connection: close" "http://127.0.0.1:$plain/" >/dev/null 2>&1 || true
+  wrk -t2 -c50 -d2s "http://127.0.0.1:$plain/" >/dev/null 2>&1 || true
   read -r R[$name,ka] R[$name,p99] < <(wrk_rps "http://127.0.0.1:$plain/")
   read -r R[$name,nc] _ < <(wrk_rps -H "Connection: close" "http://127.0.0.1:$plain/")
   read -r R[$name,tls] _ < <(wrk_rps -H "Connection: close" "https://localhost:$tls/")

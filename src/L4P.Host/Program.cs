@@ -23,6 +23,10 @@ public static class Program
         {
             Description = "The YAML config file. Default: $L4P_CONFIG, else " + string.Join(", ", ConfigLocator.DefaultPaths),
         };
+        var akkaOption = new Option<string?>("--akka-config")
+        {
+            Description = "A HOCON file whose settings override the built-in hocon/l4p.hocon (Akka tuning)",
+        };
         var checkOption = new Option<bool>("--check")
         {
             Description = "Validate the config and exit: 0 when valid, 2 with one line naming the problem when not",
@@ -31,8 +35,9 @@ public static class Program
         {
             configOption,
             checkOption,
+            akkaOption,
         };
-        root.SetAction((parse, cancel) => RunAsync(root, parse.GetValue(configOption), parse.GetValue(checkOption)));
+        root.SetAction((parse, cancel) => RunAsync(root, parse.GetValue(configOption), parse.GetValue(checkOption), parse.GetValue(akkaOption)));
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
@@ -42,7 +47,7 @@ public static class Program
         return await result.InvokeAsync();
     }
 
-    private static async Task<int> RunAsync(RootCommand command, string? configArg, bool checkOnly)
+    private static async Task<int> RunAsync(RootCommand command, string? configArg, bool checkOnly, string? akkaConfig)
     {
         var path = ConfigLocator.Locate(configArg, Environment.GetEnvironmentVariable, File.Exists);
         if (path is null)
@@ -69,9 +74,20 @@ public static class Program
             return 0;
         }
 
+        Akka.Configuration.Config hocon;
         try
         {
-            using var host = BuildHost(config);
+            hocon = Hocon.Load(akkaConfig);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or Akka.Configuration.ConfigurationException)
+        {
+            await Console.Error.WriteLineAsync($"l4p: --akka-config {akkaConfig}: {e.Message.ReplaceLineEndings(" ")}");
+            return 2;
+        }
+
+        try
+        {
+            using var host = BuildHost(config, hocon);
             await host.RunAsync();
             return 0;
         }
@@ -82,7 +98,7 @@ public static class Program
         }
     }
 
-    internal static IHost BuildHost(ProxyConfig config)
+    internal static IHost BuildHost(ProxyConfig config, Akka.Configuration.Config hocon)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -101,7 +117,7 @@ public static class Program
 
         builder.Services.AddAkka("l4p", (akka, sp) =>
         {
-            akka.AddHocon(Hocon.Load(), HoconAddMode.Prepend);
+            akka.AddHocon(hocon, HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = Logging.AkkaLevel(config.Log);

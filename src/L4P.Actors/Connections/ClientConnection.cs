@@ -62,7 +62,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ServerContext ctx, IActorRef inbound, EndPoint remote) =>
-        Akka.Actor.Props.Create(() => new ClientConnection(ctx, inbound, remote));
+        FactoryProps.For(() => new ClientConnection(ctx, inbound, remote));
 
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
 

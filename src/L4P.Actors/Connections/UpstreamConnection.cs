@@ -54,7 +54,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     }
 
     public static Props Props(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ServerContext ctx) =>
-        Akka.Actor.Props.Create(() => new UpstreamConnection(plan, inbound, stats, ctx));
+        FactoryProps.For(() => new UpstreamConnection(plan, inbound, stats, ctx));
 
     protected override void PreStart()
     {
