@@ -50,6 +50,11 @@ public static class ConfigLoader
             var inner = e.InnerException?.Message ?? e.Message;
             throw new ConfigException($"{file}:{e.Start.Line}:{e.Start.Column}: invalid YAML: {OneLine(inner)}");
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            // YamlDotNet throws these on some malformed input (found by fuzzing) without a position.
+            throw new ConfigException($"{file}: invalid YAML: {OneLine(e.Message)}");
+        }
         return Build(y, y.Mapping(root, ""), file);
     }
 

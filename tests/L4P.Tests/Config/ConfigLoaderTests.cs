@@ -218,6 +218,20 @@ public sealed class ConfigLoaderTests
         Assert.Equal(["api.example.com", "*.example.org"], c.Servers[0].Sni.Select(r => r.Pattern));
     }
 
+    [Theory]
+    [InlineData("config-yamldotnet-invalidoperation.yaml", "fuzz.yaml: invalid YAML")]
+    [InlineData("config-newline-in-message.yaml", "log: unknown log level 'info h7")]
+    public void Fuzz_findings_are_one_line_config_errors(string fixture, string expected)
+    {
+        // Found by scripts/fuzz.sh config: YamlDotNet threw InvalidOperationException (a stack trace
+        // for bad config), and multi-line values broke the one-line message.
+        var yaml = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "fuzz", fixture));
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(yaml, "fuzz.yaml", _ => "v"));
+        Assert.Contains(expected, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.DoesNotContain('\r', e.Message);
+    }
+
     [Fact]
     public void Missing_file_is_one_line()
     {
