@@ -104,7 +104,7 @@ public sealed class HostProcessTests : IDisposable
               slow: "tcp://127.0.0.1:{backend.Endpoint.Port}"
             """);
         using var p = new HostProcess($"--config {path}");
-        await p.WaitForOutputAsync("started", TimeSpan.FromSeconds(30));
+        await p.WaitForOutputAsync("started with", TimeSpan.FromSeconds(30));
 
         using var client = await Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, listen));
         client.Shutdown(SocketShutdown.Send);
@@ -142,5 +142,52 @@ public sealed class SystemdTests
         Assert.Contains("READY=1", lines[0]);
         Assert.Contains(lines, l => l.Contains("STOPPING=1"));
         Assert.Equal("exit=0", lines[^1]);
+    }
+}
+
+public sealed class SecretsTests
+{
+    [Fact]
+    public async Task Credentials_from_the_config_never_reach_the_logs_even_at_debug()
+    {
+        const string secret = "c3VwZXI6c2VjcmV0LXZhbHVl";
+        var request = new TaskCompletionSource<string>();
+        await using var fakeProxy = new TcpBackend(async s =>
+        {
+            var head = new System.Text.StringBuilder();
+            var b = new byte[1];
+            while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal) && await s.ReceiveAsync(b) == 1) head.Append((char)b[0]);
+            request.TrySetResult(head.ToString());
+            await s.SendAsync("HTTP/1.1 407 Proxy Authentication Required\r\n\r\n"u8.ToArray());
+        });
+        var dir = Directory.CreateTempSubdirectory("l4p-secret-").FullName;
+        var port = TestPorts.Free();
+        var path = Path.Combine(dir, "l4p.yaml");
+        await File.WriteAllTextAsync(path, $$"""
+            version: 1
+            log: trace
+            servers:
+              s:
+                listen: ["127.0.0.1:{{port}}"]
+                default: corp
+                via: { target: "t.test:443", headers: { Proxy-Authorization: "Basic ${PROXY_SECRET}" } }
+            upstream:
+              corp: "tcp://127.0.0.1:{{fakeProxy.Endpoint.Port}}"
+            """);
+        using var p = new HostProcess($"--config {path}", new Dictionary<string, string> { ["PROXY_SECRET"] = secret });
+        await p.WaitForOutputAsync("started with", TimeSpan.FromSeconds(30));
+        using (var c = await Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port)))
+        {
+            await c.SendAsync("hello"u8.ToArray());
+            await Net.ReadToEndAsync(c);
+        }
+        await p.WaitForOutputAsync("result=proxy_status_407", TimeSpan.FromSeconds(10));
+        p.Signal(HostProcess.SIGTERM);
+        await p.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Directory.Delete(dir, true);
+
+        Assert.Contains($"Proxy-Authorization: Basic {secret}", await request.Task); // it was sent...
+        Assert.Contains("dbug:", p.Stdout);                                            // ...debug logging was on...
+        Assert.DoesNotContain(secret, p.Stdout + p.Stderr);                            // ...and it was never logged.
     }
 }

@@ -59,7 +59,7 @@ public sealed class ReloadTests : IDisposable
               slow: "tcp://127.0.0.1:{{slow.Endpoint.Port}}"
             """);
         using var p = new HostProcess($"--config {path}");
-        await p.WaitForOutputAsync("started", TimeSpan.FromSeconds(30));
+        await p.WaitForOutputAsync("started with", TimeSpan.FromSeconds(30));
         Assert.Equal("A", await FirstWordAsync(web));
 
         using var inFlight = await Net.ConnectAsync(Local(relay));

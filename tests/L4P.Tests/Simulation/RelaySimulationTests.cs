@@ -221,4 +221,88 @@ public sealed class RelaySimulationTests : TestKit
         }
         Assert.Equal(pairs, _logs.Lines.Count(l => l.Contains("up=18 down=0") && l.Contains("result=ok")));
     }
+
+    [Fact]
+    public void Seeded_random_faults_every_pair_delivers_in_order_or_ends_with_its_reason()
+    {
+        var rng = new Random(20261126);
+        const int pairs = 400;
+        var expected = new Dictionary<string, int>();
+        for (var p = 0; p < pairs; p++)
+        {
+            var inbound = CreateTestProbe();
+            var outbound = CreateTestProbe();
+            var client = Sys.ActorOf(ClientConnection.Props(_ctx, inbound.Ref, ClientAddress));
+            Watch(client);
+            inbound.ExpectMsg<Tcp.Register>();
+            var connect = _tcp.ExpectMsg<Tcp.Connect>();
+            var upstream = _tcp.LastSender;
+            var scenario = rng.Next(4);
+            if (scenario == 0)
+            {
+                _tcp.Send(upstream, new Tcp.CommandFailed(connect).WithCause(new System.Net.Sockets.SocketException(111)));
+                inbound.ExpectMsg<Tcp.Close>();
+                Sys.Stop(inbound.Ref);
+                ExpectTerminated(client);
+                expected["connect_failed"] = expected.GetValueOrDefault("connect_failed") + 1;
+                continue;
+            }
+            outbound.Send(upstream, new Tcp.Connected(UpstreamAddress, UpstreamAddress));
+            outbound.ExpectMsg<Tcp.Register>();
+            outbound.ExpectMsg<Tcp.ResumeReading>();
+            inbound.ExpectMsg<Tcp.ResumeReading>();
+            var chunks = rng.Next(1, 6);
+            var failAt = scenario == 1 ? -1 : rng.Next(chunks);
+            var sentUp = new List<string>();
+            var sentDown = new List<string>();
+            for (var c = 0; c < chunks; c++)
+            {
+                if (c == failAt) break;
+                var up = $"p{p}u{c}:{new string('x', rng.Next(1, 50))}";
+                inbound.Send(client, new Tcp.Received(Bytes(up)));
+                var w = outbound.ExpectMsg<Tcp.Write>();
+                Assert.Equal(up, w.Data.ToString()); // in order, unchanged
+                inbound.ExpectNoMsg(TimeSpan.Zero);   // no read before the ack
+                outbound.Reply(w.Ack);
+                inbound.ExpectMsg<Tcp.ResumeReading>();
+                sentUp.Add(up);
+                var down = $"p{p}d{c}";
+                outbound.Send(upstream, new Tcp.Received(Bytes(down)));
+                var wd = inbound.ExpectMsg<Tcp.Write>();
+                Assert.Equal(down, wd.Data.ToString());
+                inbound.Reply(wd.Ack);
+                outbound.ExpectMsg<Tcp.ResumeReading>();
+                sentDown.Add(down);
+            }
+            switch (scenario)
+            {
+                case 1: // clean: client FIN, upstream EOF after our FIN
+                    inbound.Send(client, Tcp.PeerClosed.Instance);
+                    outbound.ExpectMsg<Tcp.ConfirmedClose>();
+                    outbound.Send(upstream, Tcp.ConfirmedClosed.Instance);
+                    inbound.ExpectMsg<Tcp.ConfirmedClose>();
+                    expected["ok"] = expected.GetValueOrDefault("ok") + 1;
+                    break;
+                case 2: // upstream resets
+                    outbound.Send(upstream, new Tcp.ErrorClosed("Connection reset by peer"));
+                    inbound.ExpectMsg<Tcp.Close>();
+                    expected["upstream_reset"] = expected.GetValueOrDefault("upstream_reset") + 1;
+                    break;
+                default: // client resets
+                    inbound.Send(client, new Tcp.ErrorClosed("Connection reset by peer"));
+                    outbound.ExpectMsg<Tcp.Close>();
+                    expected["client_reset"] = expected.GetValueOrDefault("client_reset") + 1;
+                    break;
+            }
+            Sys.Stop(outbound.Ref);
+            Sys.Stop(inbound.Ref);
+            ExpectTerminated(client);
+        }
+        // Every pair ended, and its line says why.
+        var results = _logs.Lines.Where(l => l.Contains("conn server=web"))
+            .Select(l => l[(l.IndexOf("result=", StringComparison.Ordinal) + 7)..].Split(' ')[0])
+            .GroupBy(r => r).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(expected.OrderBy(kv => kv.Key), results.OrderBy(kv => kv.Key));
+        Assert.Equal(pairs, results.Values.Sum());
+    }
 }

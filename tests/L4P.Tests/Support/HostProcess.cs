@@ -29,6 +29,8 @@ public sealed partial class HostProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
+    public int Pid => _process.Id;
+
     public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
 
