@@ -127,7 +127,10 @@ public static class Program
             akka.WithActors((system, registry) =>
             {
                 IDnsLookup dns = config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver);
-                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<ProxyMetrics>());
+                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<ProxyMetrics>())
+                {
+                    Status = new ProxyStatus(Version),
+                };
                 registry.Register<ProxyRoot>(system.ActorOf(ProxyRoot.Props(config, services), "proxy"));
             });
         });

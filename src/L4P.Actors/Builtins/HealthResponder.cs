@@ -10,11 +10,22 @@ namespace L4P.Builtins;
 /// </summary>
 public static class HealthResponder
 {
+    /// <summary>What must be rendered (off the actor) before answering.</summary>
+    public enum Render { None, Metrics, StatusJson }
+
     /// <summary>
-    /// <see cref="NeedMore"/>: wait for more bytes. <see cref="WantsMetrics"/>: render the metrics and answer
-    /// with <see cref="MetricsResponse"/>. Otherwise send <see cref="Response"/>, drop <see cref="Consumed"/> bytes.
+    /// <see cref="NeedMore"/>: wait for more bytes. <see cref="Render"/> not None: render it and answer with
+    /// <see cref="Rendered"/>. Otherwise send <see cref="Response"/>, drop <see cref="Consumed"/> bytes.
     /// </summary>
-    public readonly record struct Outcome(byte[] Response, int Consumed, bool Close, bool NeedMore, bool WantsMetrics = false, bool HeadOnly = false);
+    public readonly record struct Outcome(byte[] Response, int Consumed, bool Close, bool NeedMore, Render Render = Render.None, bool HeadOnly = false);
+
+    private static readonly Lazy<byte[]> StatusPage = new(() =>
+    {
+        using var stream = typeof(HealthResponder).Assembly.GetManifestResourceStream("status.html")!;
+        using var ms = new MemoryStream();
+        stream.CopyTo(ms);
+        return ms.ToArray();
+    });
 
     /// <summary>Answers the first complete request in <paramref name="buffer"/>, if any.</summary>
     public static Outcome Next(ReadOnlySpan<byte> buffer)
@@ -38,13 +49,22 @@ public static class HealthResponder
         return req.Path switch
         {
             "/health" => new Outcome(Response(200, "OK", "OK", head, close), consumed, close, false),
-            "/metrics" => new Outcome([], consumed, close, false, WantsMetrics: true, HeadOnly: head),
+            "/metrics" => new Outcome([], consumed, close, false, Render.Metrics, head),
+            "/status.json" => new Outcome([], consumed, close, false, Render.StatusJson, head),
+            "/status" or "/status/" => new Outcome(
+                [.. Head(200, "OK", "text/html; charset=utf-8", StatusPage.Value.Length, close, "Cache-Control: no-store\r\n"), .. head ? [] : StatusPage.Value],
+                consumed, close, false),
             _ => new Outcome(Response(404, "Not Found", "not found\n", head, close), consumed, close, false),
         };
     }
 
-    public static byte[] MetricsResponse(byte[] body, bool headOnly, bool close) =>
-        [.. Head(200, "OK", Metrics.ProxyMetrics.ContentType, body.Length, close, ""), .. headOnly ? [] : body];
+    /// <summary>The answer once <paramref name="render"/> produced <paramref name="body"/>.</summary>
+    public static byte[] Rendered(Render render, byte[] body, bool headOnly, bool close) =>
+    [
+        .. Head(200, "OK", render == Render.Metrics ? Metrics.ProxyMetrics.ContentType : "application/json; charset=utf-8",
+            body.Length, close, "Cache-Control: no-store\r\n"),
+        .. headOnly ? [] : body,
+    ];
 
     private static byte[] Response(int code, string reason, string body, bool headOnly, bool close, string extraHeaders = "")
     {

@@ -149,6 +149,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private void RouteTo(Route route, ByteString initial)
     {
         _route = route;
+        _ctx.Services.Metrics.Routes.WithLabels(_ctx.Server.Name, route.Rule).Inc();
         Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, _ctx.Server.Timeouts.Idle);
         switch (route.Upstream)
         {
@@ -161,7 +162,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Become(Relaying);
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Health }:
-                _health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics);
+                _health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status);
                 _health.Start(initial, Self);
                 Become(ServingHealth);
                 break;

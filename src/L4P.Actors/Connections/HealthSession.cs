@@ -10,14 +10,14 @@ namespace L4P.Connections;
 /// the parser's head limit), answer one request at a time, read again after the answer is acked.
 /// <c>/metrics</c> is rendered off the actor and piped back; nothing is read meanwhile.
 /// </summary>
-internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics)
+internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics, ProxyStatus status)
 {
     private sealed class Ack : Tcp.Event
     {
         public static readonly Ack Instance = new();
     }
 
-    private sealed record MetricsRendered(byte[] Body, bool HeadOnly, bool Close);
+    private sealed record Rendered(HealthResponder.Render Render, byte[] Body, bool HeadOnly, bool Close);
 
     private ByteString _buffer = ByteString.Empty;
     private bool _closeAfterWrite;
@@ -41,8 +41,8 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
                 if (_closeAfterWrite) connection.Tell(Tcp.Close.Instance);
                 else AnswerOrRead(self);
                 return true;
-            case MetricsRendered m:
-                Send(HealthResponder.MetricsResponse(m.Body, m.HeadOnly, m.Close), m.Close, self);
+            case Rendered m:
+                Send(HealthResponder.Rendered(m.Render, m.Body, m.HeadOnly, m.Close), m.Close, self);
                 return true;
             case Status.Failure:
                 Send("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), true, self);
@@ -64,12 +64,20 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
             return;
         }
         _buffer = _buffer.Slice(outcome.Consumed);
-        if (outcome.WantsMetrics)
+        if (outcome.Render != HealthResponder.Render.None)
         {
-            metrics.RenderAsync().PipeTo(self, success: body => new MetricsRendered(body, outcome.HeadOnly, outcome.Close));
+            RenderAsync(outcome.Render).PipeTo(self, success: body => new Rendered(outcome.Render, body, outcome.HeadOnly, outcome.Close));
             return;
         }
         Send(outcome.Response, outcome.Close, self);
+    }
+
+    private async Task<byte[]> RenderAsync(HealthResponder.Render render)
+    {
+        var text = await metrics.RenderAsync().ConfigureAwait(false);
+        return render == HealthResponder.Render.Metrics
+            ? text
+            : StatusReport.Build(status, System.Text.Encoding.UTF8.GetString(text), DateTimeOffset.UtcNow);
     }
 
     private void Send(byte[] response, bool close, IActorRef self)

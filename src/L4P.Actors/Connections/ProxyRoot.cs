@@ -98,6 +98,7 @@ public sealed class ProxyRoot : ActorBase
             case Router.Ready when Sender.Equals(_current.Router) && !_started:
                 // DNS known: open the listeners of the first generation.
                 _started = true;
+                Publish(_current);
                 foreach (var (ctx, ep) in Addresses(_current)) Bind(ctx, ep);
                 return true;
             case Router.Ready when _next is not null && Sender.Equals(_next.Router):
@@ -169,8 +170,12 @@ public sealed class ProxyRoot : ActorBase
         Context.Stop(_current.Router);
         _current = next;
         _next = null;
+        Publish(next);
         FinishReloadIfBound();
     }
+
+    private void Publish(Generation g) =>
+        _services.Status.Current = new Metrics.StatusGeneration(g.Number, g.Config, g.Backends, DateTimeOffset.UtcNow);
 
     private void FinishReloadIfBound()
     {

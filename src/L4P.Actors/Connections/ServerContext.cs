@@ -23,4 +23,8 @@ public sealed record ServerContext(ServerConfig Server, RouteTable Routes, Backe
 }
 
 /// <summary>The seams to the outside world: Akka.IO's TCP manager, DNS, logging, metrics. Tests put probes and scripts here.</summary>
-public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILoggerFactory Logs, ProxyMetrics Metrics);
+public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILoggerFactory Logs, ProxyMetrics Metrics)
+{
+    /// <summary>Version, uptime and the current config generation, for the status page.</summary>
+    public ProxyStatus Status { get; init; } = new("unknown");
+}

@@ -21,6 +21,7 @@ public sealed class ProxyMetrics
     public Counter DnsResolutions { get; }
     public Gauge UpstreamAddresses { get; }
     public Counter ConfigReloads { get; }
+    public Counter Routes { get; }
 
     public ProxyMetrics(bool processMetrics = true)
     {
@@ -41,6 +42,8 @@ public sealed class ProxyMetrics
             new CounterConfiguration { LabelNames = ["upstream", "result"] });
         UpstreamAddresses = f.CreateGauge("l4p_upstream_addresses", "Addresses an upstream name currently resolves to.",
             new GaugeConfiguration { LabelNames = ["upstream"] });
+        Routes = f.CreateCounter("l4p_routes_total", "Connections routed, by the rule that chose the upstream (an sni: pattern or default).",
+            new CounterConfiguration { LabelNames = ["server", "rule"] });
         ConfigReloads = f.CreateCounter("l4p_config_reloads_total", "Config reloads (SIGHUP); result is ok, invalid or bind_failed.",
             new CounterConfiguration { LabelNames = ["result"] });
     }

@@ -10,16 +10,21 @@ namespace L4P.Resolution;
 /// </summary>
 public sealed class BackendRegistry
 {
-    private sealed class Entry(ImmutableArray<IPAddress> addresses)
+    private sealed class Entry(ImmutableArray<IPAddress> addresses, DateTimeOffset changedAt)
     {
         public readonly ImmutableArray<IPAddress> Addresses = addresses;
+        public readonly DateTimeOffset ChangedAt = changedAt;
         public int Cursor = -1;
     }
 
     private ImmutableDictionary<string, Entry> _entries = ImmutableDictionary<string, Entry>.Empty;
 
     public void Set(string upstream, ImmutableArray<IPAddress> addresses) =>
-        ImmutableInterlocked.Update(ref _entries, e => e.SetItem(upstream, new Entry(addresses)));
+        ImmutableInterlocked.Update(ref _entries, e => e.SetItem(upstream, new Entry(addresses, DateTimeOffset.UtcNow)));
+
+    /// <summary>When the addresses of <paramref name="upstream"/> last changed (for the status page).</summary>
+    public DateTimeOffset? ChangedAt(string upstream) =>
+        Volatile.Read(ref _entries).TryGetValue(upstream, out var e) ? e.ChangedAt : null;
 
     public ImmutableArray<IPAddress> Current(string upstream) =>
         Volatile.Read(ref _entries).TryGetValue(upstream, out var e) ? e.Addresses : [];

@@ -1,0 +1,135 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using L4P.Metrics;
+using L4P.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace L4P.Tests.Integration;
+
+/// <summary>/status.json against known traffic, and /status in a real headless Chromium.</summary>
+public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly TcpBackend _backend = TcpBackend.Echo();
+    private InProcessProxy _proxy = null!;
+
+    public async Task InitializeAsync() => _proxy = await InProcessProxy.StartAsync($$"""
+        version: 1
+        servers:
+          health: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: health }
+          web:
+            listen: ["127.0.0.1:{{TestPorts.Free()}}"]
+            maxclients: 50
+            tls: true
+            sni: { a.test: backend }
+            default: backend
+        upstream:
+          backend: "tcp://127.0.0.1:{{_backend.Endpoint.Port}}"
+        """, output);
+
+    public async Task DisposeAsync()
+    {
+        await _proxy.DisposeAsync();
+        await _backend.DisposeAsync();
+    }
+
+    private async Task SendThroughAsync(int connections, string? sni)
+    {
+        for (var i = 0; i < connections; i++)
+        {
+            using var c = await Net.ConnectAsync(_proxy.Listen("web"));
+            var hello = sni is null ? Encoding.ASCII.GetBytes("plain text, not tls") : HelloBuilder.Hello(sni);
+            await c.SendAsync(hello);
+            c.Shutdown(SocketShutdown.Send);
+            Assert.Equal(hello.Length, (await Net.ReadToEndAsync(c)).Length);
+        }
+        var expected = _proxy.Logs.Lines.Count(l => l.Contains("conn server=web"));
+        await _proxy.WaitForLogAsync(_ => _proxy.Logs.Lines.Count(l => l.Contains("conn server=web")) >= expected);
+    }
+
+    private async Task<JsonNode> StatusAsync()
+    {
+        using var c = await Net.ConnectAsync(_proxy.Listen("health"));
+        await c.SendAsync("GET /status.json HTTP/1.1\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var text = Encoding.UTF8.GetString(await Net.ReadToEndAsync(c));
+        Assert.Contains("Content-Type: application/json", text);
+        return JsonNode.Parse(text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..])!;
+    }
+
+    [Fact]
+    public async Task Status_json_counts_known_traffic()
+    {
+        await SendThroughAsync(3, "a.test");
+        await SendThroughAsync(2, null);
+        // Connection lines come after the counters: all 5 are in.
+        await _proxy.WaitForLogAsync(_ => _proxy.Logs.Lines.Count(l => l.Contains("conn server=web")) == 5);
+
+        var s = await StatusAsync();
+        var web = s["servers"]!.AsArray().Single(x => (string?)x!["name"] == "web")!;
+        Assert.Equal(5, (double)web["total"]!);
+        Assert.Equal(0, (double)web["rejected"]!);
+        Assert.Equal(0, (double)web["active"]!);
+        Assert.Equal(50, (double)web["maxclients"]!);
+        Assert.Equal(3, (double)web["routes"]!["a.test"]!);
+        Assert.Equal(2, (double)web["routes"]!["default"]!);
+        Assert.Equal(5, (double)web["results"]!["ok"]!);
+        var hello = HelloBuilder.Hello("a.test").Length;
+        Assert.Equal(3 * hello + 2 * 19, (double)web["bytes_in"]!);
+        var up = s["upstreams"]!.AsArray().Single(x => (string?)x!["name"] == "backend")!;
+        Assert.Equal(5, (double)up["connections"]!);
+        Assert.Equal("127.0.0.1", (string?)up["addresses"]![0]!["address"]);
+        Assert.NotNull(up["connect_ms_p50"]);
+        Assert.NotNull(up["connect_ms_p99"]);
+        Assert.Equal(1, (int)s["generation"]!);
+        Assert.True((double)s["uptime_seconds"]! >= 0);
+    }
+
+    [Fact]
+    public void Quantiles_interpolate_like_prometheus()
+    {
+        (double, double)[] buckets = [(0.001, 0), (0.002, 50), (0.004, 100), (double.PositiveInfinity, 100)];
+        Assert.Equal(0.002, Exposition.Quantile(0.5, buckets)!.Value, 6);
+        Assert.Equal(0.00396, Exposition.Quantile(0.99, buckets)!.Value, 6);
+        Assert.Null(Exposition.Quantile(0.5, [(1.0, 0), (double.PositiveInfinity, 0)]));
+    }
+
+    [Fact]
+    public async Task The_page_in_chromium_shows_the_tables_and_refreshes_in_place()
+    {
+        var artifacts = Path.Combine(PrometheusSamples.RepoRoot(), "artifacts", "status-page");
+        Directory.CreateDirectory(artifacts);
+        await SendThroughAsync(2, "a.test");
+        await using var browser = await HeadlessChromium.StartAsync();
+        await browser.ViewportAsync(1280, 900, mobile: false);
+        await browser.NavigateAsync($"http://{_proxy.Listen("health")}/status");
+        await browser.WaitForAsync("Number(document.body.dataset.refreshes || 0) >= 1", TimeSpan.FromSeconds(10));
+
+        // Both tables show the names from the config.
+        Assert.True((await browser.EvalAsync("!!document.querySelector('[data-server=web]') && !!document.querySelector('[data-server=health]')"))!.GetValue<bool>());
+        Assert.True((await browser.EvalAsync("!!document.querySelector('[data-upstream=backend]')"))!.GetValue<bool>());
+        var before = (string)(await browser.EvalAsync("document.querySelector('[data-server=web] [data-field=total]').textContent"))!;
+        await browser.EvalAsync("window.__marker = 'same page'");
+        await browser.ScreenshotAsync(Path.Combine(artifacts, "status-desktop.png"));
+
+        // Drive traffic; the numbers change without a reload (the marker survives).
+        await SendThroughAsync(3, null);
+        await browser.WaitForAsync(
+            $"document.querySelector('[data-server=web] [data-field=total]').textContent !== '{before}'", TimeSpan.FromSeconds(10));
+        Assert.Equal("5", (string)(await browser.EvalAsync("document.querySelector('[data-server=web] [data-field=total]').textContent"))!);
+        Assert.Equal("same page", (string)(await browser.EvalAsync("window.__marker"))!);
+        Assert.False((await browser.EvalAsync("document.body.classList.contains('stale')"))!.GetValue<bool>());
+
+        // A phone-sized viewport: the page still lays out without horizontal overflow of the body.
+        await browser.ViewportAsync(390, 844, mobile: true);
+        await Task.Delay(300);
+        Assert.True((await browser.EvalAsync("document.documentElement.scrollWidth <= window.innerWidth + 1"))!.GetValue<bool>());
+        await browser.ScreenshotAsync(Path.Combine(artifacts, "status-phone.png"));
+
+        // The proxy goes away: the page says its numbers are stale instead of breaking.
+        await _proxy.DisposeAsync();
+        _proxy = await InProcessProxy.StartAsync("version: 1\nservers:\n  x: { listen: [\"127.0.0.1:" + TestPorts.Free() + "\"], default: ban }\n", output);
+        await browser.WaitForAsync("document.body.classList.contains('stale')", TimeSpan.FromSeconds(10));
+        await browser.ScreenshotAsync(Path.Combine(artifacts, "status-stale.png"));
+    }
+}
