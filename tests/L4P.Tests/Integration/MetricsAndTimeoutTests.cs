@@ -79,24 +79,25 @@ public sealed class MetricsAndTimeoutTests(ITestOutputHelper output)
               plain:
                 listen: ["127.0.0.1:{{TestPorts.Free()}}"]
                 default: backend
-                timeouts: { idle: 600ms }
+                timeouts: { idle: 1500ms }
             upstream:
               backend: "tcp://127.0.0.1:{{backend.Endpoint.Port}}"
             """, output);
         using var quiet = await Net.ConnectAsync(proxy.Listen("plain"));
         using var busy = await Net.ConnectAsync(proxy.Listen("plain"));
-        for (var i = 0; i < 8; i++)
+        for (var i = 0; i < 14; i++)
         {
             await busy.SendAsync("b"u8.ToArray());
             await Net.ReadExactlyAsync(busy, 1);
-            await Task.Delay(200);
+            await Task.Delay(150);
         }
-        // 1.6 s later the busy one still echoes; the quiet one was closed after ~0.6 s.
-        Assert.True(await Net.IsClosedByPeerAsync(quiet, TimeSpan.FromMilliseconds(100)));
+        // 2.1 s later the busy one (a byte every 150 ms, 10x inside the limit) still echoes; the quiet
+        // one was closed after ~1.5 s.
+        Assert.True(await Net.IsClosedByPeerAsync(quiet, TimeSpan.FromSeconds(2)));
         await busy.SendAsync("z"u8.ToArray());
         Assert.Equal("z", Encoding.ASCII.GetString(await Net.ReadExactlyAsync(busy, 1)));
         var line = await proxy.WaitForLogAsync(l => l.Contains("result=idle_timeout"));
-        Assert.Contains("reason=\"no byte either way for 600ms\"", line);
+        Assert.Contains("reason=\"no byte either way for 1500ms\"", line);
     }
 
     [Fact]

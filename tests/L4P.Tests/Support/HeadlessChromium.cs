@@ -100,7 +100,14 @@ public sealed class HeadlessChromium : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if ((await EvalAsync(expression))?.GetValue<bool>() == true) return;
+            try
+            {
+                if ((await EvalAsync(expression))?.GetValue<bool>() == true) return;
+            }
+            catch (InvalidOperationException)
+            {
+                // The page may still be loading (no body yet): try again.
+            }
             await Task.Delay(100);
         }
         throw new TimeoutException($"never true in the page: {expression}");
