@@ -8,6 +8,8 @@ command -v tinyproxy >/dev/null 2>&1 || need+=(tinyproxy)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 /usr/bin/python3 -c "import prometheus_client" >/dev/null 2>&1 || need+=(python3 python3-prometheus-client)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-test-deps: missing ${need[*]}; run as root or install them (apt-get install ${need[*]})" >&2

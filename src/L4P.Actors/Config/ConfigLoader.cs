@@ -15,7 +15,7 @@ public static class ConfigLoader
         ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout", "resolver"];
 
     private static readonly HashSet<string> ServerKeys =
-        ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout"];
+        ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout", "accept_proxy"];
 
     private static readonly HashSet<string> ViaKeys =
         ["target", "use_sni_as_target", "target_port", "connect_timeout", "stats_interval", "headers"];
@@ -199,6 +199,7 @@ public static class ConfigLoader
         var maxClients = 100;
         var via = ViaConfig.None;
         var timeouts = ServerTimeouts.Defaults;
+        var acceptProxy = false;
         YamlNode? listenNode = null;
 
         foreach (var (key, value, keyNode) in y.Entries(map, path))
@@ -245,6 +246,9 @@ public static class ConfigLoader
                 case "client_hello_timeout":
                     timeouts = timeouts with { ClientHello = Positive(y, value, p) };
                     break;
+                case "accept_proxy":
+                    acceptProxy = y.Bool(value, p);
+                    break;
                 default:
                     throw y.Error(keyNode, p, $"unknown key (expected one of: {string.Join(", ", ServerKeys)})");
             }
@@ -255,7 +259,10 @@ public static class ConfigLoader
         foreach (var rule in sni)
             CheckUpstream(y, map, "sni", rule.Upstream, $"{path}.sni.{rule.Pattern}", upstreams);
 
-        return new ServerConfig(name, listen.ToImmutable(), tls, sni.ToImmutable(), defaultUpstream, maxClients, via, timeouts);
+        return new ServerConfig(name, listen.ToImmutable(), tls, sni.ToImmutable(), defaultUpstream, maxClients, via, timeouts)
+        {
+            AcceptProxy = acceptProxy,
+        };
     }
 
     private static ServerTimeouts ParseTimeouts(YamlNodes y, YamlNode node, string path, ServerTimeouts t)
@@ -304,6 +311,8 @@ public static class ConfigLoader
 
         string? upstream = null;
         ViaConfig? via = null;
+        Protocol.ProxyProtocol.Version? sendProxy = null;
+        var sendProxySet = false;
         foreach (var (key, value, keyNode) in y.Entries(y.Mapping(target, path), path))
         {
             var p = $"{path}.{key}";
@@ -311,12 +320,16 @@ public static class ConfigLoader
             {
                 case "upstream": upstream = y.String(value, p); break;
                 case "via": via = ParseVia(y, value, p); break;
-                default: throw y.Error(keyNode, p, "unknown key (expected upstream or via)");
+                case "send_proxy":
+                    sendProxy = ParseSendProxy(y, value, p);
+                    sendProxySet = true;
+                    break;
+                default: throw y.Error(keyNode, p, "unknown key (expected upstream, via or send_proxy)");
             }
         }
         return upstream is null
             ? throw y.Error(target, $"{path}.upstream", "missing: name the upstream for this server name")
-            : new SniRule(normalized, upstream, via);
+            : new SniRule(normalized, upstream, via) { SendProxy = sendProxy, SendProxySet = sendProxySet };
     }
 
     private static ViaConfig ParseVia(YamlNodes y, YamlNode node, string path)
@@ -361,7 +374,38 @@ public static class ConfigLoader
         return via;
     }
 
+    private static Protocol.ProxyProtocol.Version? ParseSendProxy(YamlNodes y, YamlNode node, string path) =>
+        y.String(node, path).ToLowerInvariant() switch
+        {
+            "v1" or "1" => Protocol.ProxyProtocol.Version.V1,
+            "v2" or "2" => Protocol.ProxyProtocol.Version.V2,
+            "off" or "false" or "none" => null,
+            var other => throw y.Error(node, path, $"unknown PROXY protocol version '{other}' (expected v1, v2 or off)"),
+        };
+
+    /// <summary>A string (<c>tcp://host:port</c>) or a mapping (<c>{ target: ..., send_proxy: v2 }</c>).</summary>
     private static UpstreamConfig ParseUpstream(YamlNodes y, string name, YamlNode node, string path)
+    {
+        if (node is not YamlMappingNode map) return ParseUpstreamUrl(y, name, node, path);
+        YamlNode? targetNode = null;
+        Protocol.ProxyProtocol.Version? sendProxy = null;
+        foreach (var (key, value, keyNode) in y.Entries(map, path))
+        {
+            var p = $"{path}.{key}";
+            switch (key)
+            {
+                case "target": targetNode = value; break;
+                case "send_proxy": sendProxy = ParseSendProxy(y, value, p); break;
+                case "targets" or "balance" or "check":
+                    throw y.Error(keyNode, p, "several targets, balancing and health checks are not supported yet by this L4P version");
+                default: throw y.Error(keyNode, p, "unknown key (expected target or send_proxy)");
+            }
+        }
+        if (targetNode is null) throw y.Error(node, $"{path}.target", "missing: give the upstream's URL, e.g. tcp://host:443");
+        return ((TcpUpstreamConfig)ParseUpstreamUrl(y, name, targetNode, $"{path}.target")) with { SendProxy = sendProxy };
+    }
+
+    private static UpstreamConfig ParseUpstreamUrl(YamlNodes y, string name, YamlNode node, string path)
     {
         var url = y.String(node, path);
         var sep = url.IndexOf("://", StringComparison.Ordinal);

@@ -42,7 +42,11 @@ public sealed record ServerConfig(
     string Default,
     int MaxClients,
     ViaConfig Via,
-    ServerTimeouts Timeouts);
+    ServerTimeouts Timeouts)
+{
+    /// <summary>Clients are a load balancer that sends a PROXY protocol header (v1 or v2) first.</summary>
+    public bool AcceptProxy { get; init; }
+}
 
 /// <summary>Per-server timeouts. <see cref="Idle"/>: no byte either way for that long closes the connection.</summary>
 public sealed record ServerTimeouts(TimeSpan ClientHello, TimeSpan Connect, TimeSpan Idle)
@@ -50,8 +54,16 @@ public sealed record ServerTimeouts(TimeSpan ClientHello, TimeSpan Connect, Time
     public static readonly ServerTimeouts Defaults = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(10));
 }
 
-/// <summary>An <c>sni:</c> entry. <see cref="Via"/> null means "inherit the server's via".</summary>
-public sealed record SniRule(string Pattern, string Upstream, ViaConfig? Via);
+/// <summary>
+/// An <c>sni:</c> entry. <see cref="Via"/> null means "inherit the server's via"; when
+/// <see cref="SendProxySet"/> is false the upstream's <c>send_proxy</c> applies, else <see cref="SendProxy"/>
+/// (null = off).
+/// </summary>
+public sealed record SniRule(string Pattern, string Upstream, ViaConfig? Via)
+{
+    public bool SendProxySet { get; init; }
+    public Protocol.ProxyProtocol.Version? SendProxy { get; init; }
+}
 
 /// <summary>
 /// The upstream HTTP proxy settings. It applies (a CONNECT is sent) only when
@@ -80,6 +92,9 @@ public abstract record UpstreamConfig(string Name);
 public sealed record TcpUpstreamConfig(string Name, string Host, int Port, AddressFamilyFilter Family, string Url)
     : UpstreamConfig(Name)
 {
+    /// <summary>Prepend a PROXY protocol header carrying the real client address (<c>send_proxy</c>).</summary>
+    public Protocol.ProxyProtocol.Version? SendProxy { get; init; }
+
     /// <summary>The host is an IP literal: never resolved.</summary>
     public IPAddress? Literal { get; } = IPAddress.TryParse(Host, out var ip) ? ip : null;
 }

@@ -35,7 +35,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
 
     private readonly ServerContext _ctx;
     private readonly IActorRef _inbound;
-    private readonly EndPoint _remote;
+    private EndPoint _remote;
+    private EndPoint _local;
     private readonly ConnectionStats _stats;
     private readonly long _started = Stopwatch.GetTimestamp();
 
@@ -50,19 +51,21 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private bool _inboundStopped;
     private bool _upstreamStopped = true;
     private HealthSession? _health;
+    private ByteString _proxyHeader = ByteString.Empty;
 
-    public ClientConnection(ServerContext ctx, IActorRef inbound, EndPoint remote)
+    public ClientConnection(ServerContext ctx, IActorRef inbound, EndPoint remote, EndPoint? local = null)
     {
         _ctx = ctx;
         _inbound = inbound;
         _remote = Normalize(remote);
+        _local = Normalize(local ?? new IPEndPoint(IPAddress.None, 0));
         _stats = new ConnectionStats(ctx.BytesUp, ctx.BytesDown);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ServerContext ctx, IActorRef inbound, EndPoint remote) =>
-        FactoryProps.For(() => new ClientConnection(ctx, inbound, remote));
+    public static Props Props(ServerContext ctx, IActorRef inbound, EndPoint remote, EndPoint? local = null) =>
+        FactoryProps.For(() => new ClientConnection(ctx, inbound, remote, local));
 
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
 
@@ -72,18 +75,72 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         // nothing is read until we ask.
         _inbound.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
         Context.Watch(_inbound);
-        if (_ctx.Server.Tls) StartSniffing();
-        else RouteTo(_ctx.Routes.Default, ByteString.Empty);
+        if (_ctx.Server.AcceptProxy) StartReadingProxyHeader();
+        else AfterProxyHeader(ByteString.Empty);
+    }
+
+    private void AfterProxyHeader(ByteString first)
+    {
+        if (_ctx.Server.Tls) StartSniffing(first);
+        else RouteTo(_ctx.Routes.Default, first);
+    }
+
+    /// <summary>accept_proxy: the load balancer in front sends a PROXY header first; it names the real client.</summary>
+    private void StartReadingProxyHeader()
+    {
+        Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
+        _inbound.Tell(Tcp.ResumeReading.Instance);
+        Become(ReadingProxyHeader);
+    }
+
+    private bool ReadingProxyHeader(object message)
+    {
+        switch (message)
+        {
+            case Tcp.Received r when Sender.Equals(_inbound):
+                _proxyHeader = _proxyHeader.IsEmpty ? r.Data : _proxyHeader.Concat(r.Data);
+                var parsed = ProxyProtocol.Parse(_proxyHeader.ToArray());
+                switch (parsed.Status)
+                {
+                    case ProxyProtocol.Status.NeedMore:
+                        _inbound.Tell(Tcp.ResumeReading.Instance);
+                        break;
+                    case ProxyProtocol.Status.Malformed:
+                        CloseClient("proxy_protocol_invalid", $"accept_proxy: {parsed.Problem}");
+                        break;
+                    default:
+                        Timers.Cancel(ClientHelloTimedOut.Instance);
+                        if (parsed.Source is { } source)
+                        {
+                            _remote = Normalize(source);
+                            _local = Normalize(parsed.Destination!);
+                        }
+                        var rest = _proxyHeader.Slice(parsed.Length);
+                        _proxyHeader = ByteString.Empty;
+                        AfterProxyHeader(rest);
+                        break;
+                }
+                return true;
+            case ClientHelloTimedOut:
+                CloseClient("proxy_protocol_invalid", $"accept_proxy: no complete PROXY header in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
+                return true;
+            case Tcp.PeerClosed when Sender.Equals(_inbound):
+                CloseClient("client_closed", "client closed before its PROXY header");
+                return true;
+            default:
+                return Closing(message);
+        }
     }
 
     protected override void PostStop() => ReturnHelloBuffer();
 
-    private void StartSniffing()
+    private void StartSniffing(ByteString first)
     {
         _hello = ArrayPool<byte>.Shared.Rent(ClientHello.MaxBytes);
         Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
-        _inbound.Tell(Tcp.ResumeReading.Instance);
         Become(Sniffing);
+        if (first.IsEmpty) _inbound.Tell(Tcp.ResumeReading.Instance);
+        else Self.Tell(new Tcp.Received(first), _inbound); // bytes that came with the PROXY header
     }
 
     /// <summary>Buffers the client's first bytes (bounded) until the ClientHello parser has an answer.</summary>
@@ -173,6 +230,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                     CloseClient("no_sni", problem!);
                     break;
                 }
+                if (route.SendProxy is { } version && _remote is IPEndPoint src && _local is IPEndPoint dst)
+                    plan = plan with { ProxyHeader = ProxyProtocol.Header(version, src, dst) };
                 _connectTarget = plan.Target;
                 _pending = initial;
                 _upstream = Context.ActorOf(UpstreamConnection.Props(plan, _inbound, _stats, _ctx), "up");

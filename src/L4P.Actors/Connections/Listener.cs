@@ -145,7 +145,7 @@ public sealed class Listener : ActorBase
         }
         _active++;
         _activeGauge.Inc();
-        var child = Context.ActorOf(ClientConnection.Props(_ctx, Sender, c.RemoteAddress));
+        var child = Context.ActorOf(ClientConnection.Props(_ctx, Sender, c.RemoteAddress, c.LocalAddress));
         Context.Watch(child);
     }
 

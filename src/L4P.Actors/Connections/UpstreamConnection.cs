@@ -160,6 +160,9 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         _connectSeconds.Observe(Stopwatch.GetElapsedTime(_started).TotalSeconds);
         _reply = ByteString.Empty;
         _leg = new RelayLeg(_outbound!, _inbound, _stats.AddDown, Timers);
+        // The PROXY header goes out before anything of the client's: it is queued on the upstream
+        // socket before the client side even learns that the upstream is connected.
+        if (_plan.ProxyHeader is { } header) _outbound!.Tell(Tcp.Write.Create(ByteString.FromBytes(header)));
         Context.Parent.Tell(new UpstreamConnected(_outbound!, _stats.UpstreamAddress!));
         _leg.StartWith(first, Self);
         Context.Become(Relaying);

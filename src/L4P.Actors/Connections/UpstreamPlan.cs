@@ -9,6 +9,9 @@ namespace L4P.Connections;
 /// </summary>
 public sealed record UpstreamPlan(TcpUpstreamConfig Upstream, TimeSpan Timeout, ConnectRequest? Connect, string? Target)
 {
+    /// <summary>Sent to the backend first (after the CONNECT exchange when a via applies).</summary>
+    public byte[]? ProxyHeader { get; init; }
+
     /// <returns>The plan, or null with <paramref name="problem"/> saying why the connection cannot go anywhere.</returns>
     public static UpstreamPlan? For(Routing.Route route, TcpUpstreamConfig upstream, string? sni, ServerTimeouts timeouts, out string? problem)
     {

@@ -198,6 +198,10 @@ public sealed class ConfigLoaderTests
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni: { \"A.test\": echo, \"a.test.\": ban }\n", "duplicate SNI rule 'a.test'", "duplicate sni" },
         { "version: 1\nlog: loud\nservers: {}\n", "log: unknown log level 'loud'", "bad log level" },
         { "version: 1\nservers:\n  a:\n    default: echo\n", "servers.a.listen: missing", "missing listen" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", send_proxy: v3 }\n", "upstream.u.send_proxy: unknown PROXY protocol version 'v3'", "bad send_proxy" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { send_proxy: v1 }\n", "upstream.u.target: missing", "mapping without target" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { targets: [\"tcp://h:1\"] }\n", "upstream.u.targets: several targets, balancing and health checks are not supported yet", "targets not yet" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], accept_proxy: maybe }\n", "servers.a.accept_proxy: expected true or false", "bad accept_proxy" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n  a: { listen: [\"127.0.0.1:2\"] }\n", "invalid YAML: Duplicate key", "duplicate yaml key" },
     };
 

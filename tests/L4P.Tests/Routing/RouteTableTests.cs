@@ -44,4 +44,30 @@ public sealed class RouteTableTests
         Assert.False(Table.Match("direct.example.com").Via.IsActive);
         Assert.Equal("proxy.test:3128", Table.Default.Via.Target);
     }
+
+    [Fact]
+    public void Send_proxy_comes_from_the_rule_else_from_the_upstream()
+    {
+        var c = ConfigLoader.Parse("""
+            version: 1
+            servers:
+              s:
+                listen: ["127.0.0.1:1"]
+                tls: true
+                sni:
+                  v1.test: { upstream: plain, send_proxy: v1 }
+                  off.test: { upstream: pp, send_proxy: off }
+                  inherit.test: pp
+                default: plain
+            upstream:
+              plain: "tcp://127.0.0.1:2"
+              pp: { target: "tcp://127.0.0.1:3", send_proxy: v2 }
+            """, "t.yaml", _ => null);
+        var t = new RouteTable(c.Servers[0], c.Upstreams);
+        Assert.Equal(L4P.Protocol.ProxyProtocol.Version.V1, t.Match("v1.test").SendProxy);
+        Assert.Equal(L4P.Protocol.ProxyProtocol.Version.V2, t.Match("inherit.test").SendProxy);
+        Assert.Null(t.Match("other.test").SendProxy);
+        // "off" on a rule turns off the upstream's v2 for that rule.
+        Assert.Null(t.Match("off.test").SendProxy);
+    }
 }
