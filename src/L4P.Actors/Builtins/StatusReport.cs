@@ -73,19 +73,19 @@ public static class StatusReport
                 w.WriteString("name", up.Name);
                 w.WriteString("url", up.Url);
                 w.WriteStartArray("addresses");
-                var addresses = up.Literal is { } ip ? [ip] : gen!.Backends.Current(up.Name);
-                foreach (var a in addresses)
+                foreach (var a in gen!.Backends.Endpoints(up.Name))
                 {
                     w.WriteStartObject();
                     w.WriteString("address", a.ToString());
-                    // up/down/ejected come with active health checks and outlier ejection; a
-                    // resolved address is used for new connections.
-                    w.WriteString("state", "resolved");
+                    // With health checks: up or down. Without: resolved (used for new connections).
+                    w.WriteString("state", up.Check is null ? "resolved" : gen.Backends.IsDown(up.Name, a) ? "down" : "up");
+                    w.WriteNumber("active", gen.Backends.ActiveOn(up.Name, a));
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-                if (up.Literal is null && gen!.Backends.ChangedAt(up.Name) is { } changed) w.WriteString("last_dns_change", changed);
+                if (gen.Backends.ChangedAt(up.Name) is { } changed) w.WriteString("last_dns_change", changed);
                 else w.WriteNull("last_dns_change");
+                w.WriteString("balance", up.Balance.ToString().ToLowerInvariant());
                 w.WriteNumber("dns_failures", Sum("l4p_dns_resolutions_total", s => Mine(s) && s.Label("result") == "failed"));
                 var buckets = samples.Where(s => s.Name == "l4p_upstream_connect_seconds_bucket" && Mine(s))
                     .Select(s => (Le: s.Label("le") == "+Inf" ? double.PositiveInfinity : double.Parse(s.Label("le"), CultureInfo.InvariantCulture), Count: s.Value))

@@ -383,29 +383,76 @@ public static class ConfigLoader
             var other => throw y.Error(node, path, $"unknown PROXY protocol version '{other}' (expected v1, v2 or off)"),
         };
 
-    /// <summary>A string (<c>tcp://host:port</c>) or a mapping (<c>{ target: ..., send_proxy: v2 }</c>).</summary>
+    /// <summary>
+    /// A string (<c>tcp://host:port</c>) or a mapping:
+    /// <c>{ target | targets, balance, check, send_proxy }</c>.
+    /// </summary>
     private static UpstreamConfig ParseUpstream(YamlNodes y, string name, YamlNode node, string path)
     {
-        if (node is not YamlMappingNode map) return ParseUpstreamUrl(y, name, node, path);
-        YamlNode? targetNode = null;
-        Protocol.ProxyProtocol.Version? sendProxy = null;
+        if (node is not YamlMappingNode map) return new TcpUpstreamConfig(name, [ParseTarget(y, node, path)]);
+        var targets = ImmutableArray.CreateBuilder<TargetConfig>();
+        var up = new TcpUpstreamConfig(name, []);
         foreach (var (key, value, keyNode) in y.Entries(map, path))
         {
             var p = $"{path}.{key}";
             switch (key)
             {
-                case "target": targetNode = value; break;
-                case "send_proxy": sendProxy = ParseSendProxy(y, value, p); break;
-                case "targets" or "balance" or "check":
-                    throw y.Error(keyNode, p, "several targets, balancing and health checks are not supported yet by this L4P version");
-                default: throw y.Error(keyNode, p, "unknown key (expected target or send_proxy)");
+                case "target":
+                    targets.Add(ParseTarget(y, value, p));
+                    break;
+                case "targets":
+                    if (value is not YamlSequenceNode seq) throw y.Error(value, p, $"expected a list of URLs, got {YamlNodes.Describe(value)}");
+                    var i = 0;
+                    foreach (var item in seq.Children) targets.Add(ParseTarget(y, item, $"{p}[{i++}]"));
+                    break;
+                case "balance":
+                    up = up with
+                    {
+                        Balance = y.String(value, p).ToLowerInvariant() switch
+                        {
+                            "roundrobin" or "round_robin" => Balance.RoundRobin,
+                            "leastconn" or "least_conn" => Balance.LeastConn,
+                            "random" => Balance.Random,
+                            "source" => Balance.Source,
+                            var other => throw y.Error(value, p, $"unknown balance '{other}' (expected roundrobin, leastconn, random or source)"),
+                        },
+                    };
+                    break;
+                case "check":
+                    up = up with { Check = ParseCheck(y, value, p) };
+                    break;
+                case "send_proxy":
+                    up = up with { SendProxy = ParseSendProxy(y, value, p) };
+                    break;
+                default: throw y.Error(keyNode, p, "unknown key (expected target, targets, balance, check or send_proxy)");
             }
         }
-        if (targetNode is null) throw y.Error(node, $"{path}.target", "missing: give the upstream's URL, e.g. tcp://host:443");
-        return ((TcpUpstreamConfig)ParseUpstreamUrl(y, name, targetNode, $"{path}.target")) with { SendProxy = sendProxy };
+        if (targets.Count == 0) throw y.Error(node, $"{path}.target", "missing: give the upstream's URL (target) or URLs (targets), e.g. tcp://host:443");
+        return up with { Targets = targets.ToImmutable() };
     }
 
-    private static UpstreamConfig ParseUpstreamUrl(YamlNodes y, string name, YamlNode node, string path)
+    private static HealthCheckConfig ParseCheck(YamlNodes y, YamlNode node, string path)
+    {
+        var c = HealthCheckConfig.Defaults;
+        if (y.OptionalMapping(node, path) is not { } map) return c;
+        foreach (var (key, value, keyNode) in y.Entries(map, path))
+        {
+            var p = $"{path}.{key}";
+            c = key switch
+            {
+                "interval" => c with { Interval = Positive(y, value, p) },
+                "timeout" => c with { Timeout = Positive(y, value, p) },
+                "rise" => c with { Rise = y.Int(value, p, 1, 100) },
+                "fall" => c with { Fall = y.Int(value, p, 1, 100) },
+                "send" => c with { Send = y.String(value, p) },
+                "expect" => c with { Expect = y.String(value, p) },
+                _ => throw y.Error(keyNode, p, "unknown key (expected interval, timeout, rise, fall, send or expect)"),
+            };
+        }
+        return c;
+    }
+
+    private static TargetConfig ParseTarget(YamlNodes y, YamlNode node, string path)
     {
         var url = y.String(node, path);
         var sep = url.IndexOf("://", StringComparison.Ordinal);
@@ -421,11 +468,11 @@ public static class ConfigLoader
         var rest = url[(sep + 3)..].TrimEnd('/');
         if (!Addresses.TrySplitHostPort(rest, out var host, out var port, out var problem))
             throw y.Error(node, path, problem);
-        var up = new TcpUpstreamConfig(name, host, port, family, url);
-        if (up.Literal is { } ip && (family == AddressFamilyFilter.IPv4 && ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
-                                     || family == AddressFamilyFilter.IPv6 && ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6))
+        var target = new TargetConfig(host, port, family, url);
+        if (target.Literal is { } ip && (family == AddressFamilyFilter.IPv4 && ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
+                                         || family == AddressFamilyFilter.IPv6 && ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6))
             throw y.Error(node, path, $"address {ip} does not match scheme {scheme}");
-        return up;
+        return target;
     }
 
     private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();

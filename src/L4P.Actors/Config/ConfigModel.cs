@@ -88,15 +88,41 @@ public enum BuiltinKind { Ban, Echo, Health }
 
 public abstract record UpstreamConfig(string Name);
 
-/// <summary><c>tcp://host:port</c>, <c>tcp4://</c> or <c>tcp6://</c>.</summary>
-public sealed record TcpUpstreamConfig(string Name, string Host, int Port, AddressFamilyFilter Family, string Url)
-    : UpstreamConfig(Name)
+/// <summary>One <c>tcp://host:port</c>, <c>tcp4://</c> or <c>tcp6://</c> target of an upstream.</summary>
+public sealed record TargetConfig(string Host, int Port, AddressFamilyFilter Family, string Url)
 {
+    /// <summary>The host is an IP literal: never resolved.</summary>
+    public IPAddress? Literal { get; } = IPAddress.TryParse(Host, out var ip) ? ip : null;
+}
+
+/// <summary>How a new connection picks among an upstream's addresses.</summary>
+public enum Balance { RoundRobin, LeastConn, Random, Source }
+
+/// <summary>
+/// Active health checks: a TCP connect (and, with <see cref="Send"/>/<see cref="Expect"/>, a tiny
+/// exchange) every <see cref="Interval"/>; <see cref="Fall"/> failures in a row mark an address down,
+/// <see cref="Rise"/> successes mark it up again.
+/// </summary>
+public sealed record HealthCheckConfig(TimeSpan Interval, TimeSpan Timeout, int Rise, int Fall, string? Send, string? Expect)
+{
+    public static readonly HealthCheckConfig Defaults = new(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), 2, 3, null, null);
+}
+
+/// <summary>
+/// A TCP upstream: one or more targets (the string form is one), resolved by the Resolver, with a
+/// balancing rule, optional health checks and an optional PROXY protocol header.
+/// </summary>
+public sealed record TcpUpstreamConfig(string Name, ImmutableArray<TargetConfig> Targets) : UpstreamConfig(Name)
+{
+    public Balance Balance { get; init; } = Balance.RoundRobin;
+
+    public HealthCheckConfig? Check { get; init; }
+
     /// <summary>Prepend a PROXY protocol header carrying the real client address (<c>send_proxy</c>).</summary>
     public Protocol.ProxyProtocol.Version? SendProxy { get; init; }
 
-    /// <summary>The host is an IP literal: never resolved.</summary>
-    public IPAddress? Literal { get; } = IPAddress.TryParse(Host, out var ip) ? ip : null;
+    /// <summary>The targets as written, for logs and the status page.</summary>
+    public string Url => string.Join(", ", Targets.Select(t => t.Url));
 }
 
 public sealed record BuiltinUpstreamConfig(string Name, BuiltinKind Kind) : UpstreamConfig(Name)

@@ -234,7 +234,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                     plan = plan with { ProxyHeader = ProxyProtocol.Header(version, src, dst) };
                 _connectTarget = plan.Target;
                 _pending = initial;
-                _upstream = Context.ActorOf(UpstreamConnection.Props(plan, _inbound, _stats, _ctx), "up");
+                _upstream = Context.ActorOf(UpstreamConnection.Props(plan, _inbound, _stats, _ctx, _remote), "up");
                 _upstreamStopped = false;
                 Context.Watch(_upstream);
                 Become(Connecting);

@@ -70,7 +70,7 @@ public sealed class ProxyRoot : ActorBase
 
     private Generation StartGeneration(int number, ProxyConfig config)
     {
-        var backends = new BackendRegistry();
+        var backends = new BackendRegistry(config);
         var router = Context.ActorOf(Router.Local(config, backends, _services.Dns,
             _services.Logs.CreateLogger("L4P.Resolution"), _services.Metrics), $"router-{number}");
         return new Generation(number, config, backends, router);

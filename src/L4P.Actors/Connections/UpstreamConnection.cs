@@ -33,7 +33,8 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private readonly Prometheus.Histogram.Child _connectSeconds;
     private readonly long _started = Stopwatch.GetTimestamp();
 
-    private IPAddress[] _addresses = [];
+    private IPEndPoint[] _endpoints = [];
+    private IPEndPoint? _acquired;
     private int _next;
     private string _lastError = "";
     private IActorRef? _outbound;
@@ -41,8 +42,11 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public UpstreamConnection(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ServerContext ctx)
+    private readonly EndPoint? _clientAddress;
+
+    public UpstreamConnection(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ServerContext ctx, EndPoint? client = null)
     {
+        _clientAddress = client;
         _services = ctx.Services;
         _backends = ctx.Backends;
         _connectSeconds = ctx.Services.Metrics.UpstreamConnectSeconds.WithLabels(plan.Upstream.Name);
@@ -53,19 +57,27 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         _stats = stats;
     }
 
-    public static Props Props(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ServerContext ctx) =>
-        FactoryProps.For(() => new UpstreamConnection(plan, inbound, stats, ctx));
+    public static Props Props(UpstreamPlan plan, IActorRef inbound, ConnectionStats stats, ServerContext ctx, EndPoint? client = null) =>
+        FactoryProps.For(() => new UpstreamConnection(plan, inbound, stats, ctx, client));
+
+    protected override void PostStop()
+    {
+        if (_acquired is not null) _backends.Release(_upstream.Name, _acquired);
+    }
 
     protected override void PreStart()
     {
         Context.Watch(_inbound);
         Timers.StartSingleTimer(ConnectTimedOut.Instance, ConnectTimedOut.Instance, _timeout);
-        // IP literals as written; names: the current addresses, starting at the next one in turn
-        // (round robin). No DNS on this path: the Resolver keeps the registry current.
-        _addresses = _upstream.Literal is { } ip ? [ip] : _backends.NextOrder(_upstream.Name);
-        if (_addresses.Length == 0)
+        // The current addresses in the order the upstream's balance gives; the rest are fall-throughs.
+        // No DNS on this path: the Resolver keeps the registry current.
+        _endpoints = _backends.NextOrder(_upstream.Name, (_clientAddress as IPEndPoint)?.Address);
+        if (_endpoints.Length == 0)
         {
-            Fail("dns_failed", $"{_upstream.Host} has no {FamilyName()} address yet (lookups failing: see the resolver's log)");
+            if (_backends.AllDown(_upstream.Name))
+                Fail("all_down", $"every address of upstream {_upstream.Name} failed its health checks");
+            else
+                Fail("dns_failed", $"upstream {_upstream.Name} ({_upstream.Url}) has no address yet (lookups failing: see the resolver's log)");
             return;
         }
         TryNextAddress();
@@ -80,6 +92,8 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
             case Tcp.Connected c:
                 _outbound = Sender;
                 _stats.UpstreamAddress = c.RemoteAddress;
+                _acquired = _endpoints[_next - 1];
+                _backends.Acquire(_upstream.Name, _acquired); // for leastconn; released in PostStop
                 _outbound.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
                 Context.Watch(_outbound);
                 if (_plan.Connect is { } connect)
@@ -96,7 +110,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 TryNextAddress();
                 return true;
             case ConnectTimedOut:
-                Fail("connect_timeout", $"connect timeout after {Durations.Format(_timeout)} ({_upstream.Host}:{_upstream.Port})");
+                Fail("connect_timeout", $"connect timeout after {Durations.Format(_timeout)} (upstream {_upstream.Name})");
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
                 // The client left while we were connecting: nobody to connect for.
@@ -187,14 +201,14 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     private void TryNextAddress()
     {
-        if (_next >= _addresses.Length)
+        if (_next >= _endpoints.Length)
         {
-            Fail("connect_failed", _addresses.Length == 1 ? _lastError : $"all {_addresses.Length} addresses failed, last {_lastError}");
+            Fail("connect_failed", _endpoints.Length == 1 ? _lastError : $"all {_endpoints.Length} addresses failed, last {_lastError}");
             return;
         }
         var remaining = _timeout - Stopwatch.GetElapsedTime(_started);
         if (remaining <= TimeSpan.Zero) return; // the timer fires next
-        var endpoint = new IPEndPoint(_addresses[_next++], _upstream.Port);
+        var endpoint = _endpoints[_next++];
         _services.TcpManager.Tell(new Tcp.Connect(endpoint, null, null, remaining, pullMode: true));
     }
 
@@ -204,10 +218,4 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         Context.Stop(Self);
     }
 
-    private string FamilyName() => _upstream.Family switch
-    {
-        AddressFamilyFilter.IPv4 => "IPv4",
-        AddressFamilyFilter.IPv6 => "IPv6",
-        _ => "IP",
-    };
 }

@@ -47,9 +47,9 @@ public sealed class Resolver : ActorBase, IWithTimers
         _publisher = publisher;
         _log = log;
         _names = config.Upstreams.Values.OfType<TcpUpstreamConfig>()
-            .Where(u => u.Literal is null)
-            .GroupBy(u => new BackendKey(u.Host.TrimEnd('.'), u.Family))
-            .ToDictionary(g => g.Key, g => new State([.. g.Select(u => u.Name).Order(StringComparer.Ordinal)]));
+            .SelectMany(u => u.Targets.Where(t => t.Literal is null).Select(t => (Upstream: u.Name, Key: new BackendKey(t.Host.TrimEnd('.'), t.Family))))
+            .GroupBy(x => x.Key)
+            .ToDictionary(g => g.Key, g => new State([.. g.Select(x => x.Upstream).Distinct().Order(StringComparer.Ordinal)]));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;

@@ -17,19 +17,22 @@ public sealed class Router : ActorBase
 
     private readonly BackendRegistry _registry;
     private readonly Func<IActorContext, IActorRef> _startResolver;
-    private readonly Dictionary<Resolution.BackendKey, List<string>> _byKey;
+    private readonly Dictionary<BackendKey, List<(string Upstream, int Target)>> _byKey;
 
     public Router(ProxyConfig config, BackendRegistry registry, Func<IActorContext, IActorRef> startResolver)
     {
         _registry = registry;
         _startResolver = startResolver;
         _byKey = [];
-        foreach (var u in config.Upstreams.Values.OfType<TcpUpstreamConfig>().Where(u => u.Literal is null))
-        {
-            var key = new BackendKey(u.Host.TrimEnd('.'), u.Family);
-            if (!_byKey.TryGetValue(key, out var names)) _byKey[key] = names = [];
-            names.Add(u.Name);
-        }
+        foreach (var u in config.Upstreams.Values.OfType<TcpUpstreamConfig>())
+            for (var i = 0; i < u.Targets.Length; i++)
+            {
+                var t = u.Targets[i];
+                if (t.Literal is not null) continue; // in the registry from the start
+                var key = new BackendKey(t.Host.TrimEnd('.'), t.Family);
+                if (!_byKey.TryGetValue(key, out var uses)) _byKey[key] = uses = [];
+                uses.Add((u.Name, i));
+            }
     }
 
     public static Props Props(ProxyConfig config, BackendRegistry registry, Func<IActorContext, IActorRef> startResolver) =>
@@ -51,8 +54,8 @@ public sealed class Router : ActorBase
     {
         switch (message)
         {
-            case BackendsChanged c when _byKey.TryGetValue(c.Key, out var names):
-                foreach (var name in names) _registry.Set(name, c.Addresses);
+            case BackendsChanged c when _byKey.TryGetValue(c.Key, out var uses):
+                foreach (var (name, target) in uses) _registry.SetTarget(name, target, c.Addresses);
                 return true;
             case BackendsChanged:
                 return true; // a name this config does not use (another generation's, or another node's)

@@ -114,9 +114,9 @@ public sealed class ConfigLoaderTests
         Assert.Null(s.Sni[0].Via);
         Assert.Same(ViaConfig.None, s.Sni[2].Via);
         var api = Assert.IsType<TcpUpstreamConfig>(c.Upstreams["api"]);
-        Assert.Equal(("api.internal", 443, AddressFamilyFilter.Any), (api.Host, api.Port, api.Family));
-        Assert.Equal(AddressFamilyFilter.IPv6, ((TcpUpstreamConfig)c.Upstreams["corp"]).Family);
-        Assert.Equal(IPAddress.Parse("127.0.0.1"), ((TcpUpstreamConfig)c.Upstreams["direct"]).Literal);
+        Assert.Equal(("api.internal", 443, AddressFamilyFilter.Any), (api.Targets[0].Host, api.Targets[0].Port, api.Targets[0].Family));
+        Assert.Equal(AddressFamilyFilter.IPv6, ((TcpUpstreamConfig)c.Upstreams["corp"]).Targets[0].Family);
+        Assert.Equal(IPAddress.Parse("127.0.0.1"), ((TcpUpstreamConfig)c.Upstreams["direct"]).Targets[0].Literal);
         Assert.IsType<BuiltinUpstreamConfig>(c.Upstreams["health"]);
     }
 
@@ -200,7 +200,9 @@ public sealed class ConfigLoaderTests
         { "version: 1\nservers:\n  a:\n    default: echo\n", "servers.a.listen: missing", "missing listen" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", send_proxy: v3 }\n", "upstream.u.send_proxy: unknown PROXY protocol version 'v3'", "bad send_proxy" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { send_proxy: v1 }\n", "upstream.u.target: missing", "mapping without target" },
-        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { targets: [\"tcp://h:1\"] }\n", "upstream.u.targets: several targets, balancing and health checks are not supported yet", "targets not yet" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { targets: [\"tcp://h:1\", \"udp://h:2\"] }\n", "upstream.u.targets[1]: unsupported scheme 'udp'", "bad second target" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", balance: fastest }\n", "upstream.u.balance: unknown balance 'fastest'", "bad balance" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", check: { rise: 0 } }\n", "upstream.u.check.rise: 0 is out of range", "bad rise" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], accept_proxy: maybe }\n", "servers.a.accept_proxy: expected true or false", "bad accept_proxy" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n  a: { listen: [\"127.0.0.1:2\"] }\n", "invalid YAML: Duplicate key", "duplicate yaml key" },
     };
@@ -213,6 +215,27 @@ public sealed class ConfigLoaderTests
         Assert.True(message.Contains(expected, StringComparison.Ordinal), $"{what}: expected '{expected}' in '{message}'");
         Assert.StartsWith("l4p.yaml", message);
         Assert.DoesNotContain('\n', message);
+    }
+
+    [Fact]
+    public void Multi_target_upstreams_with_balance_and_check()
+    {
+        var c = Parse("""
+            version: 1
+            servers:
+              a: { listen: ["127.0.0.1:1"], default: web }
+            upstream:
+              web:
+                targets: ["tcp://10.0.0.1:80", "tcp4://web2.internal:8080"]
+                balance: leastconn
+                check: { interval: 2s, timeout: 500ms, rise: 1, fall: 2, send: "PING\r\n", expect: "PONG" }
+                send_proxy: v1
+            """);
+        var web = (TcpUpstreamConfig)c.Upstreams["web"];
+        Assert.Equal(["tcp://10.0.0.1:80", "tcp4://web2.internal:8080"], web.Targets.Select(t => t.Url));
+        Assert.Equal(Balance.LeastConn, web.Balance);
+        Assert.Equal(new HealthCheckConfig(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500), 1, 2, "PING\r\n", "PONG"), web.Check);
+        Assert.Equal(L4P.Protocol.ProxyProtocol.Version.V1, web.SendProxy);
     }
 
     [Fact]

@@ -76,7 +76,7 @@ public sealed class DnsReresolutionTests(ITestOutputHelper output)
 
         using var c = await Net.ConnectAsync(proxy.Listen("plain"));
         Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(2)));
-        Assert.Contains("result=dns_failed reason=\"ghost.test has no IP address yet", await proxy.WaitForLogAsync(l => l.Contains("conn server=plain")));
+        Assert.Contains("result=dns_failed reason=\"upstream ghost (tcp://ghost.test:80) has no address yet", await proxy.WaitForLogAsync(l => l.Contains("conn server=plain")));
         await proxy.WaitForLogAsync(l => l.Contains("lookup of ghost.test failed"));
 
         using var e = await Net.ConnectAsync(proxy.Listen("echo"));

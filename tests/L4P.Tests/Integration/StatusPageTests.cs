@@ -78,7 +78,9 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(3 * hello + 2 * 19, (double)web["bytes_in"]!);
         var up = s["upstreams"]!.AsArray().Single(x => (string?)x!["name"] == "backend")!;
         Assert.Equal(5, (double)up["connections"]!);
-        Assert.Equal("127.0.0.1", (string?)up["addresses"]![0]!["address"]);
+        Assert.Equal($"127.0.0.1:{_backend.Endpoint.Port}", (string?)up["addresses"]![0]!["address"]);
+        Assert.Equal("resolved", (string?)up["addresses"]![0]!["state"]);
+        Assert.Equal("roundrobin", (string?)up["balance"]);
         Assert.NotNull(up["connect_ms_p50"]);
         Assert.NotNull(up["connect_ms_p99"]);
         Assert.Equal(1, (int)s["generation"]!);

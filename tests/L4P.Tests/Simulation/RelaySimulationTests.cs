@@ -44,7 +44,7 @@ public sealed class RelaySimulationTests : TestKit
               backend: "tcp://198.51.100.1:443"
             """, "sim.yaml", _ => null);
         var factory = LoggerFactory.Create(b => b.AddProvider(_logs));
-        _ctx = ServerContext.Create(config.Servers[0], config, new BackendRegistry(), new ProxyServices(_tcp.Ref, SystemDnsLookup.Instance, factory, new ProxyMetrics(processMetrics: false)));
+        _ctx = ServerContext.Create(config.Servers[0], config, new BackendRegistry(config), new ProxyServices(_tcp.Ref, SystemDnsLookup.Instance, factory, new ProxyMetrics(processMetrics: false)));
     }
 
     private static ByteString Bytes(string s) => ByteString.FromString(s);
