@@ -72,7 +72,7 @@ public sealed class ProxyRoot : ActorBase
     {
         var backends = new BackendRegistry(config);
         var router = Context.ActorOf(Router.Local(config, backends, _services.Dns,
-            _services.Logs.CreateLogger("L4P.Resolution"), _services.Metrics), $"router-{number}");
+            _services.Logs.CreateLogger("L4P.Resolution"), _services.Metrics, _services.TcpManager), $"router-{number}");
         return new Generation(number, config, backends, router);
     }
 

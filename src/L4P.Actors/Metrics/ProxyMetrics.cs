@@ -22,6 +22,7 @@ public sealed class ProxyMetrics
     public Gauge UpstreamAddresses { get; }
     public Counter ConfigReloads { get; }
     public Counter Routes { get; }
+    public Gauge UpstreamUp { get; }
 
     public ProxyMetrics(bool processMetrics = true)
     {
@@ -44,6 +45,8 @@ public sealed class ProxyMetrics
             new GaugeConfiguration { LabelNames = ["upstream"] });
         Routes = f.CreateCounter("l4p_routes_total", "Connections routed, by the rule that chose the upstream (an sni: pattern or default).",
             new CounterConfiguration { LabelNames = ["server", "rule"] });
+        UpstreamUp = f.CreateGauge("l4p_upstream_up", "1 when an upstream address passes its health checks, 0 when it is down.",
+            new GaugeConfiguration { LabelNames = ["upstream", "address"] });
         ConfigReloads = f.CreateCounter("l4p_config_reloads_total", "Config reloads (SIGHUP); result is ok, invalid or bind_failed.",
             new CounterConfiguration { LabelNames = ["result"] });
     }

@@ -38,9 +38,17 @@ public sealed class Router : ActorBase
     public static Props Props(ProxyConfig config, BackendRegistry registry, Func<IActorContext, IActorRef> startResolver) =>
         Akka.Actor.Props.Create(() => new Router(config, registry, startResolver));
 
-    /// <summary>The usual wiring: a local <see cref="Resolver"/> publishing on the EventStream.</summary>
-    public static Props Local(ProxyConfig config, BackendRegistry registry, IDnsLookup dns, ILogger log, ProxyMetrics metrics) =>
-        Props(config, registry, ctx => ctx.ActorOf(Resolver.Props(config, dns, new EventStreamPublisher(ctx.System.EventStream), log, metrics), "resolver"));
+    /// <summary>
+    /// The usual wiring: a local <see cref="Resolver"/> publishing on the EventStream, and a
+    /// <see cref="HealthChecker"/> per upstream with <c>check</c>.
+    /// </summary>
+    public static Props Local(ProxyConfig config, BackendRegistry registry, IDnsLookup dns, ILogger log, ProxyMetrics metrics, IActorRef tcpManager) =>
+        Props(config, registry, ctx =>
+        {
+            foreach (var u in config.Upstreams.Values.OfType<TcpUpstreamConfig>().Where(u => u.Check is not null))
+                ctx.ActorOf(HealthChecker.Props(u, registry, tcpManager, log, metrics), $"check-{Uri.EscapeDataString(u.Name)}");
+            return ctx.ActorOf(Resolver.Props(config, dns, new EventStreamPublisher(ctx.System.EventStream), log, metrics), "resolver");
+        });
 
     protected override void PreStart()
     {

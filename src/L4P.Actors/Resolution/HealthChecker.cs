@@ -1,0 +1,103 @@
+using System.Net;
+using Akka.Actor;
+using L4P.Config;
+using L4P.Metrics;
+using Microsoft.Extensions.Logging;
+
+namespace L4P.Resolution;
+
+/// <summary>
+/// Active health checks of one upstream: every <c>check.interval</c> a <see cref="CheckProbe"/> per
+/// address (one at a time per address). <c>fall</c> failures in a row mark an address down in the
+/// <see cref="BackendRegistry"/> (new connections skip it), <c>rise</c> successes mark it up again.
+/// Addresses start up. Each change is logged once and exported as <c>l4p_upstream_up</c>.
+/// </summary>
+public sealed class HealthChecker : ActorBase, IWithTimers
+{
+    private sealed class Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    private sealed class State
+    {
+        public bool Up = true;
+        public int Successes;
+        public int Failures;
+        public bool Probing;
+    }
+
+    private readonly TcpUpstreamConfig _upstream;
+    private readonly HealthCheckConfig _check;
+    private readonly BackendRegistry _registry;
+    private readonly IActorRef _tcp;
+    private readonly ILogger _log;
+    private readonly ProxyMetrics _metrics;
+    private readonly Dictionary<IPEndPoint, State> _states = [];
+
+    public HealthChecker(TcpUpstreamConfig upstream, BackendRegistry registry, IActorRef tcpManager, ILogger log, ProxyMetrics metrics)
+    {
+        _upstream = upstream;
+        _check = upstream.Check!;
+        _registry = registry;
+        _tcp = tcpManager;
+        _log = log;
+        _metrics = metrics;
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(TcpUpstreamConfig upstream, BackendRegistry registry, IActorRef tcpManager, ILogger log, ProxyMetrics metrics) =>
+        Connections.FactoryProps.For(() => new HealthChecker(upstream, registry, tcpManager, log, metrics));
+
+    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    protected override void PreStart() => Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, TimeSpan.Zero, _check.Interval);
+
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case Tick:
+                foreach (var ep in _registry.Endpoints(_upstream.Name))
+                {
+                    if (!_states.TryGetValue(ep, out var state))
+                    {
+                        _states[ep] = state = new State();
+                        _metrics.UpstreamUp.WithLabels(_upstream.Name, ep.ToString()).Set(1);
+                    }
+                    if (state.Probing) continue;
+                    state.Probing = true;
+                    Context.ActorOf(CheckProbe.Props(ep, _check, _tcp));
+                }
+                return true;
+            case CheckProbe.Result r when _states.TryGetValue(r.Endpoint, out var s):
+                s.Probing = false;
+                if (r.Ok)
+                {
+                    s.Failures = 0;
+                    if (!s.Up && ++s.Successes >= _check.Rise) Change(r.Endpoint, s, up: true, r.Detail);
+                }
+                else
+                {
+                    s.Successes = 0;
+                    if (s.Up && ++s.Failures >= _check.Fall) Change(r.Endpoint, s, up: false, r.Detail);
+                }
+                return true;
+            case CheckProbe.Result:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private void Change(IPEndPoint ep, State s, bool up, string detail)
+    {
+        s.Up = up;
+        s.Successes = s.Failures = 0;
+        _registry.SetHealth(_upstream.Name, ep, up);
+        _metrics.UpstreamUp.WithLabels(_upstream.Name, ep.ToString()).Set(up ? 1 : 0);
+        if (up) Log.AddressUp(_log, _upstream.Name, ep, _check.Rise, detail);
+        else Log.AddressDown(_log, _upstream.Name, ep, _check.Fall, detail);
+    }
+}
