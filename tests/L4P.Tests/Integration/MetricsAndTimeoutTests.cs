@@ -9,15 +9,6 @@ namespace L4P.Tests.Integration;
 /// <summary>/metrics over a real socket, parsed by the reference parser; idle and connect timeouts.</summary>
 public sealed class MetricsAndTimeoutTests(ITestOutputHelper output)
 {
-    private static async Task<(string Head, string Body)> GetAsync(System.Net.IPEndPoint ep, string path)
-    {
-        using var c = await Net.ConnectAsync(ep);
-        await c.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-        var text = Encoding.UTF8.GetString(await Net.ReadToEndAsync(c));
-        var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        return (text[..split], text[(split + 4)..]);
-    }
-
     [Fact]
     public async Task Metrics_are_valid_exposition_and_count_known_traffic()
     {
@@ -51,9 +42,9 @@ public sealed class MetricsAndTimeoutTests(ITestOutputHelper output)
         await Net.ReadExactlyAsync(holder, 1);
         using (var rejected = await Net.ConnectAsync(proxy.Listen("plain")))
             Assert.True(await Net.IsClosedByPeerAsync(rejected, TimeSpan.FromSeconds(3)));
-        Assert.Equal("OK", (await GetAsync(proxy.Listen("health"), "/health")).Body);
+        Assert.Equal("OK", (await Net.HttpGetAsync(proxy.Listen("health"), "/health")).Body);
 
-        var (head, body) = await GetAsync(proxy.Listen("health"), "/metrics");
+        var (head, body) = await Net.HttpGetAsync(proxy.Listen("health"), "/metrics");
         Assert.Contains("Content-Type: text/plain; version=0.0.4; charset=utf-8", head);
         var m = await PrometheusSamples.ParseAsync(body);
         var plainListen = proxy.Listen("plain").ToString();

@@ -99,10 +99,7 @@ public sealed class ReloadTests : IDisposable
         Assert.Contains("servers.web.default: unknown upstream 'nope'", p.Stdout);
         Assert.Equal("B", await FirstWordAsync(web));
 
-        using var m = await Net.ConnectAsync(Local(health));
-        await m.SendAsync("GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"u8.ToArray());
-        var text = Encoding.UTF8.GetString(await Net.ReadToEndAsync(m));
-        var samples = await PrometheusSamples.ParseAsync(text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]);
+        var samples = await PrometheusSamples.ParseAsync((await Net.HttpGetAsync(Local(health), "/metrics")).Body);
         Assert.Equal(1, samples.Value("l4p_config_reloads_total", ("result", "ok")));
         Assert.Equal(1, samples.Value("l4p_config_reloads_total", ("result", "invalid")));
         Assert.True(samples.Has("process_cpu_seconds_total") && samples.Has("process_working_set_bytes"));

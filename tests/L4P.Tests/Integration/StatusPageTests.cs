@@ -50,11 +50,9 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task<JsonNode> StatusAsync()
     {
-        using var c = await Net.ConnectAsync(_proxy.Listen("health"));
-        await c.SendAsync("GET /status.json HTTP/1.1\r\nConnection: close\r\n\r\n"u8.ToArray());
-        var text = Encoding.UTF8.GetString(await Net.ReadToEndAsync(c));
-        Assert.Contains("Content-Type: application/json", text);
-        return JsonNode.Parse(text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..])!;
+        var (head, body) = await Net.HttpGetAsync(_proxy.Listen("health"), "/status.json");
+        Assert.Contains("Content-Type: application/json", head);
+        return JsonNode.Parse(body)!;
     }
 
     [Fact]

@@ -65,7 +65,8 @@ public sealed class ExternalServer : IDisposable
 
     public void Dispose()
     {
-        if (!_process.HasExited) _process.Kill();
+        // nginx forks workers: take the whole tree down, or they outlive the test holding the port.
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         _process.WaitForExit(5000);
         _process.Dispose();
         Directory.Delete(Dir, true);

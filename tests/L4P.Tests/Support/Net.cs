@@ -95,4 +95,14 @@ public static class Net
         }
         return (count, sha.GetHashAndReset());
     }
+
+    /// <summary>One HTTP/1.1 GET with <c>Connection: close</c>; returns the head and the body.</summary>
+    public static async Task<(string Head, string Body)> HttpGetAsync(IPEndPoint ep, string path)
+    {
+        using var c = await ConnectAsync(ep);
+        await c.SendAsync(System.Text.Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: l4p\r\nConnection: close\r\n\r\n"));
+        var text = System.Text.Encoding.UTF8.GetString(await ReadToEndAsync(c));
+        var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        return split < 0 ? (text, "") : (text[..split], text[(split + 4)..]);
+    }
 }
