@@ -127,7 +127,11 @@ public static class ClientHello
             foreach (var b in name)
                 if (!(char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'.' or (byte)'_'))
                     return Result.Malformed("server name has characters a host name cannot have");
-            return new Result(Status.Found, Encoding.ASCII.GetString(name).TrimEnd('.').ToLowerInvariant());
+            // One trailing dot is the root; empty labels (".", "a..b", "....", found by fuzzing) are not names.
+            if (name[^1] == (byte)'.') name = name[..^1];
+            if (name.IsEmpty || name[0] == (byte)'.' || name.IndexOf(".."u8) >= 0)
+                return Result.Malformed("server name has an empty label");
+            return new Result(Status.Found, Encoding.ASCII.GetString(name).ToLowerInvariant());
         }
         return Result.NoSni;
     }

@@ -108,6 +108,23 @@ public sealed class ClientHelloTests
         Assert.Equal(ClientHello.Status.Malformed, Parse(HelloBuilder.Hello("bad\0name")).Status);
     }
 
+    [Theory]
+    [InlineData("....")]
+    [InlineData(".")]
+    [InlineData("a..b")]
+    [InlineData(".a")]
+    public void Names_with_empty_labels_are_malformed(string name) =>
+        Assert.Equal(ClientHello.Status.Malformed, Parse(HelloBuilder.Hello(name)).Status);
+
+    [Fact]
+    public void Fuzz_finding_a_name_of_dots_is_not_found_with_an_empty_name()
+    {
+        // scripts/fuzz.sh clienthello: a server_name of 16 dots came out as Found with "".
+        var input = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "fuzz", "clienthello-sni-only-dots.bin"));
+        var r = ClientHello.Parse(input);
+        Assert.False(r.Status == ClientHello.Status.Found && string.IsNullOrEmpty(r.ServerName));
+    }
+
     [Fact]
     public void Property_random_fragmentation_gives_the_same_answer()
     {
