@@ -2,6 +2,10 @@ using System.CommandLine;
 using System.Reflection;
 using Akka.Hosting;
 using Akka.IO;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Remote.Hosting;
+using L4P.Cluster;
 using L4P.Config;
 using L4P.Connections;
 using L4P.Metrics;
@@ -115,9 +119,22 @@ public static class Program
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(new ProxyMetrics());
 
-        builder.Services.AddAkka("l4p", (akka, sp) =>
+        var fleet = config.Cluster.Enabled ? new FleetView() : null;
+        builder.Services.AddAkka(ClusterConfig.SystemName, (akka, sp) =>
         {
             akka.AddHocon(hocon, HoconAddMode.Prepend);
+            if (config.Cluster.Enabled)
+            {
+                // Cluster mode: remoting on the configured address, join the seeds, keep-majority
+                // split-brain resolver. Standalone opens no cluster port.
+                akka.WithRemoting(config.Cluster.Hostname, config.Cluster.Port)
+                    .WithClustering(new ClusterOptions
+                    {
+                        SeedNodes = [.. config.Cluster.SeedNodes],
+                        Roles = [.. config.Cluster.Roles],
+                        SplitBrainResolver = new KeepMajorityOption(),
+                    });
+            }
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = Logging.AkkaLevel(config.Log);
@@ -127,10 +144,13 @@ public static class Program
             akka.WithActors((system, registry) =>
             {
                 IDnsLookup dns = config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver);
-                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<ProxyMetrics>())
+                var metrics = sp.GetRequiredService<ProxyMetrics>();
+                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>(), metrics)
                 {
                     Status = new ProxyStatus(Version),
+                    Fleet = fleet,
                 };
+                if (fleet is not null) system.ActorOf(FleetStatus.Props(fleet, metrics), "fleet");
                 registry.Register<ProxyRoot>(system.ActorOf(ProxyRoot.Props(config, services), "proxy"));
             });
         });

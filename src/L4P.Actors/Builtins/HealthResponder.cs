@@ -11,7 +11,7 @@ namespace L4P.Builtins;
 public static class HealthResponder
 {
     /// <summary>What must be rendered (off the actor) before answering.</summary>
-    public enum Render { None, Metrics, StatusJson }
+    public enum Render { None, Metrics, StatusJson, Cluster }
 
     /// <summary>
     /// <see cref="NeedMore"/>: wait for more bytes. <see cref="Render"/> not None: render it and answer with
@@ -51,6 +51,7 @@ public static class HealthResponder
             "/health" => new Outcome(Response(200, "OK", "OK", head, close), consumed, close, false),
             "/metrics" => new Outcome([], consumed, close, false, Render.Metrics, head),
             "/status.json" => new Outcome([], consumed, close, false, Render.StatusJson, head),
+            "/cluster" => new Outcome([], consumed, close, false, Render.Cluster, head),
             "/status" or "/status/" => new Outcome(
                 [.. Head(200, "OK", "text/html; charset=utf-8", StatusPage.Value.Length, close, "Cache-Control: no-store\r\n"), .. head ? [] : StatusPage.Value],
                 consumed, close, false),

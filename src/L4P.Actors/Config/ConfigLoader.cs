@@ -12,7 +12,7 @@ namespace L4P.Config;
 public static class ConfigLoader
 {
     private static readonly HashSet<string> TopLevelKeys =
-        ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout", "resolver"];
+        ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout", "resolver", "cluster"];
 
     private static readonly HashSet<string> ServerKeys =
         ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout", "accept_proxy"];
@@ -68,6 +68,7 @@ public static class ConfigLoader
         YamlNode? serversKey = null;
         var upstreams = BuiltinUpstreamConfig.All.ToBuilder();
         var resolver = ResolverConfig.Defaults;
+        var cluster = ClusterConfig.Disabled;
 
         foreach (var (key, value, keyNode) in y.Entries(root, ""))
         {
@@ -108,6 +109,9 @@ public static class ConfigLoader
                 case "resolver":
                     resolver = ParseResolver(y, value, key);
                     break;
+                case "cluster":
+                    cluster = ParseCluster(y, value, key);
+                    break;
                 case "servers":
                     serversNode = y.Mapping(value, key);
                     serversKey = keyNode;
@@ -147,7 +151,41 @@ public static class ConfigLoader
         }
         if (servers.Count == 0) throw y.Error(serversKey, "servers", "no server defined");
 
-        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap, resolver);
+        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap, resolver) { Cluster = cluster };
+    }
+
+    private static ClusterConfig ParseCluster(YamlNodes y, YamlNode node, string path)
+    {
+        var c = ClusterConfig.Disabled with { Enabled = true };
+        if (y.OptionalMapping(node, path) is not { } map) return ClusterConfig.Disabled;
+        foreach (var (key, value, keyNode) in y.Entries(map, path))
+        {
+            var p = $"{path}.{key}";
+            switch (key)
+            {
+                case "enabled": c = c with { Enabled = y.Bool(value, p) }; break;
+                case "hostname": c = c with { Hostname = y.String(value, p) }; break;
+                case "port": c = c with { Port = y.Int(value, p, 1, 65535) }; break;
+                case "roles": c = c with { Roles = [.. y.StringList(value, p).Select(r => r.Value)] }; break;
+                case "seed_nodes":
+                    var seeds = ImmutableArray.CreateBuilder<string>();
+                    foreach (var (text, itemNode, itemPath) in y.StringList(value, p))
+                    {
+                        // host:port is shorthand for the Akka address of an L4P node there.
+                        var hostPort = text.StartsWith("akka.tcp://", StringComparison.Ordinal) ? text[(text.IndexOf('@') + 1)..] : text;
+                        if (text.StartsWith("akka.tcp://", StringComparison.Ordinal) && !text.StartsWith($"akka.tcp://{ClusterConfig.SystemName}@", StringComparison.Ordinal))
+                            throw y.Error(itemNode, itemPath, $"'{text}' is not an L4P node (expected akka.tcp://{ClusterConfig.SystemName}@host:port or host:port)");
+                        if (!Addresses.TrySplitHostPort(hostPort, out var h, out var port, out var problem))
+                            throw y.Error(itemNode, itemPath, problem);
+                        seeds.Add($"akka.tcp://{ClusterConfig.SystemName}@{h}:{port}");
+                    }
+                    c = c with { SeedNodes = seeds.ToImmutable() };
+                    break;
+                default:
+                    throw y.Error(keyNode, p, "unknown key (expected enabled, hostname, port, seed_nodes or roles)");
+            }
+        }
+        return c;
     }
 
     private static ResolverConfig ParseResolver(YamlNodes y, YamlNode node, string path)

@@ -12,7 +12,20 @@ public sealed record ProxyConfig(
     TimeSpan ShutdownTimeout,
     ImmutableArray<ServerConfig> Servers,
     ImmutableDictionary<string, UpstreamConfig> Upstreams,
-    ResolverConfig Resolver);
+    ResolverConfig Resolver)
+{
+    public ClusterConfig Cluster { get; init; } = ClusterConfig.Disabled;
+}
+
+/// <summary>
+/// Cluster mode (Akka.Cluster): this node's remoting address, the seed nodes to join (Akka addresses
+/// <c>akka.tcp://l4p@host:port</c>), and its roles. Disabled: no cluster port is opened.
+/// </summary>
+public sealed record ClusterConfig(bool Enabled, string Hostname, int Port, ImmutableArray<string> SeedNodes, ImmutableArray<string> Roles)
+{
+    public const string SystemName = "l4p";
+    public static readonly ClusterConfig Disabled = new(false, "127.0.0.1", 4053, [], []);
+}
 
 /// <summary>
 /// DNS re-resolution of upstream names, modelled on HAProxy's <c>resolvers</c>. Without nameservers the

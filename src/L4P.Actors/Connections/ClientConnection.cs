@@ -219,7 +219,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Become(Relaying);
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Health }:
-                _health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status);
+                _health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status, _ctx.Services.Fleet);
                 _health.Start(initial, Self);
                 Become(ServingHealth);
                 break;

@@ -10,7 +10,7 @@ namespace L4P.Connections;
 /// the parser's head limit), answer one request at a time, read again after the answer is acked.
 /// <c>/metrics</c> is rendered off the actor and piped back; nothing is read meanwhile.
 /// </summary>
-internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics, ProxyStatus status)
+internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics, ProxyStatus status, Cluster.FleetView? fleet)
 {
     private sealed class Ack : Tcp.Event
     {
@@ -74,6 +74,8 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
 
     private async Task<byte[]> RenderAsync(HealthResponder.Render render)
     {
+        if (render == HealthResponder.Render.Cluster)
+            return fleet?.ToJson() ?? """{ "enabled": false, "members": [] }"""u8.ToArray();
         var text = await metrics.RenderAsync().ConfigureAwait(false);
         return render == HealthResponder.Render.Metrics
             ? text

@@ -114,6 +114,7 @@ public sealed class Listener : ActorBase
             case Terminated:
                 _active--;
                 _activeGauge.Dec();
+                _ctx.Services.Metrics.ConnectionClosed();
                 if (_atLimit && _active < _ctx.Server.MaxClients)
                 {
                     _atLimit = false;
@@ -145,6 +146,7 @@ public sealed class Listener : ActorBase
         }
         _active++;
         _activeGauge.Inc();
+        _ctx.Services.Metrics.ConnectionOpened();
         var child = Context.ActorOf(ClientConnection.Props(_ctx, Sender, c.RemoteAddress, c.LocalAddress));
         Context.Watch(child);
     }

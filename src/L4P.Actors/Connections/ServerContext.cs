@@ -27,4 +27,7 @@ public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILogger
 {
     /// <summary>Version, uptime and the current config generation, for the status page.</summary>
     public ProxyStatus Status { get; init; } = new("unknown");
+
+    /// <summary>The fleet, in cluster mode (for <c>GET /cluster</c>); null when standalone.</summary>
+    public Cluster.FleetView? Fleet { get; init; }
 }

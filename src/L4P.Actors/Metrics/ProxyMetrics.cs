@@ -23,6 +23,16 @@ public sealed class ProxyMetrics
     public Counter ConfigReloads { get; }
     public Counter Routes { get; }
     public Gauge UpstreamUp { get; }
+    public Gauge ClusterMembers { get; }
+
+    private long _totalActive;
+
+    /// <summary>Client connections open on this node, all servers (what cluster mode publishes as load).</summary>
+    public long TotalActive => Interlocked.Read(ref _totalActive);
+
+    public void ConnectionOpened() => Interlocked.Increment(ref _totalActive);
+
+    public void ConnectionClosed() => Interlocked.Decrement(ref _totalActive);
 
     public ProxyMetrics(bool processMetrics = true)
     {
@@ -47,6 +57,7 @@ public sealed class ProxyMetrics
             new CounterConfiguration { LabelNames = ["server", "rule"] });
         UpstreamUp = f.CreateGauge("l4p_upstream_up", "1 when an upstream address passes its health checks, 0 when it is down.",
             new GaugeConfiguration { LabelNames = ["upstream", "address"] });
+        ClusterMembers = f.CreateGauge("l4p_cluster_members", "Cluster members with status up, as this node sees them (cluster mode).");
         ConfigReloads = f.CreateCounter("l4p_config_reloads_total", "Config reloads (SIGHUP); result is ok, invalid or bind_failed.",
             new CounterConfiguration { LabelNames = ["result"] });
     }

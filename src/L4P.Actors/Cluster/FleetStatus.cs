@@ -1,0 +1,92 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.PublishSubscribe;
+using L4P.Metrics;
+using AkkaCluster = Akka.Cluster.Cluster;
+
+namespace L4P.Cluster;
+
+/// <summary>
+/// Keeps this node's <see cref="FleetView"/>: membership from Akka.Cluster's events, and every member's
+/// active connection count, which each node publishes on a distributed pub-sub topic every
+/// <see cref="Interval"/>. Members that left or were downed disappear from the view.
+/// </summary>
+public sealed class FleetStatus : ActorBase, IWithTimers
+{
+    public const string Topic = "l4p-fleet-load";
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
+    /// <summary>What a node publishes about itself.</summary>
+    public sealed record NodeLoad(string Address, long ActiveConnections);
+
+    private sealed class Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    private readonly FleetView _view;
+    private readonly ProxyMetrics _metrics;
+    private readonly AkkaCluster _cluster = AkkaCluster.Get(Context.System);
+    private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
+    private readonly Dictionary<string, (long Active, DateTimeOffset At)> _loads = [];
+
+    public FleetStatus(FleetView view, ProxyMetrics metrics)
+    {
+        _view = view;
+        _metrics = metrics;
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(FleetView view, ProxyMetrics metrics) =>
+        Connections.FactoryProps.For(() => new FleetStatus(view, metrics));
+
+    protected override void PreStart()
+    {
+        _view.SelfAddress = _cluster.SelfAddress.ToString();
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
+            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+        _mediator.Tell(new Subscribe(Topic, Self));
+        Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, TimeSpan.Zero, Interval);
+    }
+
+    protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case Tick:
+                _mediator.Tell(new Publish(Topic, new NodeLoad(_view.SelfAddress, _metrics.TotalActive)));
+                Refresh();
+                return true;
+            case NodeLoad load:
+                _loads[load.Address] = (load.ActiveConnections, DateTimeOffset.UtcNow);
+                return true;
+            case ClusterEvent.CurrentClusterState or ClusterEvent.IMemberEvent or ClusterEvent.IReachabilityEvent:
+                Refresh();
+                return true;
+            case SubscribeAck:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private void Refresh()
+    {
+        var state = _cluster.State;
+        var members = ImmutableSortedDictionary.CreateBuilder<string, FleetMember>(StringComparer.Ordinal);
+        foreach (var m in state.Members)
+        {
+            var address = m.Address.ToString();
+            var status = state.Unreachable.Contains(m) ? "unreachable" : m.Status.ToString().ToLowerInvariant();
+            var load = _loads.TryGetValue(address, out var l) ? l : default((long, DateTimeOffset)?);
+            members[address] = new FleetMember(address, status, [.. m.Roles.Order(StringComparer.Ordinal)], load?.Item1, load?.Item2);
+        }
+        foreach (var gone in _loads.Keys.Where(k => !members.ContainsKey(k)).ToList()) _loads.Remove(gone);
+        _view.Set(members.ToImmutable());
+        _metrics.ClusterMembers.Set(members.Values.Count(m => m.Status == "up"));
+    }
+}
