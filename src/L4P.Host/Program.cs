@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Reflection;
-using Akka.Hosting;
-using Akka.IO;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
+using Akka.Hosting;
+using Akka.IO;
 using Akka.Remote.Hosting;
 using L4P.Cluster;
 using L4P.Config;
