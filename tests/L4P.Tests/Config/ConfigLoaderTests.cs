@@ -204,6 +204,9 @@ public sealed class ConfigLoaderTests
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", balance: fastest }\n", "upstream.u.balance: unknown balance 'fastest'", "bad balance" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", check: { rise: 0 } }\n", "upstream.u.check.rise: 0 is out of range", "bad rise" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], accept_proxy: maybe }\n", "servers.a.accept_proxy: expected true or false", "bad accept_proxy" },
+        { "version: 1\ncluster: { seed_nodes: [\"akka.tcp://other@h:1\"] }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "cluster.seed_nodes[0]: 'akka.tcp://other@h:1' is not an L4P node", "foreign seed" },
+        { "version: 1\ncluster: { port: 0 }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "cluster.port: 0 is out of range", "bad cluster port" },
+        { "version: 1\ncluster: { seeds: [] }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "cluster.seeds: unknown key", "cluster unknown key" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n  a: { listen: [\"127.0.0.1:2\"] }\n", "invalid YAML: Duplicate key", "duplicate yaml key" },
     };
 
@@ -236,6 +239,22 @@ public sealed class ConfigLoaderTests
         Assert.Equal(Balance.LeastConn, web.Balance);
         Assert.Equal(new HealthCheckConfig(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500), 1, 2, "PING\r\n", "PONG"), web.Check);
         Assert.Equal(L4P.Protocol.ProxyProtocol.Version.V1, web.SendProxy);
+    }
+
+    [Fact]
+    public void Cluster_section_normalises_seed_nodes()
+    {
+        var c = Parse("""
+            version: 1
+            cluster: { hostname: 10.0.0.5, port: 4053, seed_nodes: ["10.0.0.5:4053", "akka.tcp://l4p@10.0.0.6:4053"], roles: [proxy, edge] }
+            servers:
+              a: { listen: ["127.0.0.1:1"] }
+            """);
+        Assert.True(c.Cluster.Enabled);
+        Assert.Equal(["akka.tcp://l4p@10.0.0.5:4053", "akka.tcp://l4p@10.0.0.6:4053"], c.Cluster.SeedNodes.ToArray());
+        Assert.Equal(["proxy", "edge"], c.Cluster.Roles.ToArray());
+        Assert.False(Parse("version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n").Cluster.Enabled);
+        Assert.False(Parse("version: 1\ncluster: { enabled: false }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n").Cluster.Enabled);
     }
 
     [Fact]
