@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace L4P.Config;
@@ -40,6 +41,7 @@ public static class ConfigLoader
         YamlNode root;
         try
         {
+            CheckAliases(yaml, file);
             var stream = new YamlStream();
             stream.Load(new MergingParser(new Parser(new StringReader(yaml))));
             if (stream.Documents.Count == 0) throw y.Error(null, "", "the file is empty");
@@ -56,6 +58,38 @@ public static class ConfigLoader
             throw new ConfigException($"{file}: invalid YAML: {OneLine(e.Message)}");
         }
         return Build(y, y.Mapping(root, ""), file);
+    }
+
+    /// <summary>
+    /// YAML requires an anchor before its aliases. YamlDotNet's representation model overflows the stack
+    /// (found by fuzzing; a crash, not an exception) on an alias used before its anchor, and a recursive
+    /// alias builds a cyclic tree; both are refused here from the event stream, before the model is built.
+    /// </summary>
+    private static void CheckAliases(string yaml, string file)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var defined = new HashSet<string>();
+        var open = new Stack<string?>();
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case AnchorAlias alias when !defined.Contains(alias.Value.Value) || open.Contains(alias.Value.Value):
+                    var problem = defined.Contains(alias.Value.Value) ? "refers to a node that contains it" : "is used before its anchor is defined";
+                    throw new ConfigException($"{file}:{alias.Start.Line}:{alias.Start.Column}: invalid YAML: alias *{alias.Value} {problem}");
+                case MappingStart or SequenceStart:
+                    var anchor = ((NodeEvent)parser.Current).Anchor;
+                    if (!anchor.IsEmpty) defined.Add(anchor.Value);
+                    open.Push(anchor.IsEmpty ? null : anchor.Value);
+                    break;
+                case MappingEnd or SequenceEnd:
+                    if (open.Count > 0) open.Pop();
+                    break;
+                case Scalar { Anchor.IsEmpty: false } scalar:
+                    defined.Add(scalar.Anchor.Value);
+                    break;
+            }
+        }
     }
 
     private static ProxyConfig Build(YamlNodes y, YamlMappingNode root, string file)

@@ -197,6 +197,8 @@ public sealed class ConfigLoaderTests
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni: { \"*.*.x\": echo }\n", "servers.a.sni.*.*.x: '*.*.x' is not a server name or a wildcard", "bad sni pattern" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni: { \"A.test\": echo, \"a.test.\": ban }\n", "duplicate SNI rule 'a.test'", "duplicate sni" },
         { "version: 1\nlog: loud\nservers: {}\n", "log: unknown log level 'loud'", "bad log level" },
+        { "version: 1\nx: &a [1, *a]\nservers: {}\n", "l4p.yaml:2:11: invalid YAML: alias *a refers to a node that contains it", "recursive alias" },
+        { "version: 1\nservers: { a: *nowhere }\n", "alias *nowhere is used before its anchor is defined", "undefined alias" },
         { "version: 1\nservers:\n  a:\n    default: echo\n", "servers.a.listen: missing", "missing listen" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", send_proxy: v3 }\n", "upstream.u.send_proxy: unknown PROXY protocol version 'v3'", "bad send_proxy" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { send_proxy: v1 }\n", "upstream.u.target: missing", "mapping without target" },
@@ -267,6 +269,7 @@ public sealed class ConfigLoaderTests
     [Theory]
     [InlineData("config-yamldotnet-invalidoperation.yaml", "fuzz.yaml: invalid YAML")]
     [InlineData("config-newline-in-message.yaml", "log: unknown log level 'info h7")]
+    [InlineData("config-alias-before-anchor-stack-overflow.yaml", "alias *v is used before its anchor is defined")]
     public void Fuzz_findings_are_one_line_config_errors(string fixture, string expected)
     {
         // Found by scripts/fuzz.sh config: YamlDotNet threw InvalidOperationException (a stack trace
