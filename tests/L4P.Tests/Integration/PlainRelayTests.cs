@@ -137,6 +137,10 @@ public sealed class PlainRelayTests(ITestOutputHelper output)
         first.Shutdown(SocketShutdown.Send);
         await Net.ReadToEndAsync(first);
         await proxy.WaitForLogAsync(l => l.Contains("conn server=plain") && l.Contains("up=6"));
+        // The listener frees the slot when it sees the connection actor stop (just after the log line).
+        var gauge = proxy.Metrics.ActiveConnections.WithLabels("plain", proxy.Listen("plain").ToString());
+        for (var i = 0; i < 100 && gauge.Value > 0; i++) await Task.Delay(20);
+        Assert.Equal(0, gauge.Value);
 
         // Slot freed: a new client works.
         using var third = await Net.ConnectAsync(proxy.Listen("plain"));
