@@ -65,12 +65,13 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
 
         // Active drops when the listener sees the connection actor stop, just after its log line.
         JsonNode s, web;
-        var tries = 0;
-        do
+        for (var tries = 0; ; tries++)
         {
             s = await StatusAsync();
             web = s["servers"]!.AsArray().Single(x => (string?)x!["name"] == "web")!;
-        } while ((double)web["active"]! > 0 && ++tries < 100 && await Task.Delay(20).ContinueWith(_ => true));
+            if ((double)web["active"]! == 0 || tries == 100) break;
+            await Task.Delay(20);
+        }
         Assert.Equal(5, (double)web["total"]!);
         Assert.Equal(0, (double)web["rejected"]!);
         Assert.Equal(0, (double)web["active"]!);
