@@ -57,8 +57,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         _ctx = ctx;
         _inbound = inbound;
-        _remote = Normalize(remote);
-        _local = Normalize(local ?? new IPEndPoint(IPAddress.None, 0));
+        _remote = IpEndpoints.Unmap(remote);
+        _local = IpEndpoints.Unmap(local ?? new IPEndPoint(IPAddress.None, 0));
         _stats = new ConnectionStats(ctx.BytesUp, ctx.BytesDown);
     }
 
@@ -112,8 +112,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                         Timers.Cancel(ClientHelloTimedOut.Instance);
                         if (parsed.Source is { } source)
                         {
-                            _remote = Normalize(source);
-                            _local = Normalize(parsed.Destination!);
+                            _remote = IpEndpoints.Unmap(source);
+                            _local = IpEndpoints.Unmap(parsed.Destination!);
                         }
                         var rest = _proxyHeader.Slice(parsed.Length);
                         _proxyHeader = ByteString.Empty;
@@ -358,10 +358,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private string UpstreamLabel() => _route?.Upstream switch
     {
         null => "-",
-        TcpUpstreamConfig t when _stats.UpstreamAddress is { } a => $"{t.Name}({Normalize(a)})",
+        TcpUpstreamConfig t when _stats.UpstreamAddress is { } a => $"{t.Name}({IpEndpoints.Unmap(a)})",
         var u => u.Name,
     };
 
-    internal static EndPoint Normalize(EndPoint ep) =>
-        ep is IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip ? new IPEndPoint(ip.Address.MapToIPv4(), ip.Port) : ep;
 }

@@ -18,7 +18,7 @@ public sealed class Listener : ActorBase
     private int _active;
     private long _rejected;
     private bool _atLimit;
-    private IActorRef? _drainRequester;
+    private bool _draining;
     private Prometheus.Gauge.Child _activeGauge;
 
     public Listener(ServerContext ctx, IPEndPoint endpoint)
@@ -57,7 +57,6 @@ public sealed class Listener : ActorBase
                 return true;
             case StopAccepting:
                 // Not bound yet: nothing to drain.
-                Sender.Tell(new ListenerDrained(_endpoint));
                 Context.Stop(Self);
                 return true;
             default:
@@ -79,7 +78,7 @@ public sealed class Listener : ActorBase
                 // Akka.IO's accepted connections are children of its listener actor: Unbind would kill
                 // them. So the socket stays bound, new connections are closed at once, and the unbind
                 // waits until the last relay has ended.
-                _drainRequester = Sender;
+                _draining = true;
                 Log.Draining(_ctx.Log, _ctx.Server.Name, _endpoint, _active);
                 Become(Draining);
                 ReportIfDrained();
@@ -94,8 +93,7 @@ public sealed class Listener : ActorBase
         switch (message)
         {
             case Tcp.Unbound:
-                _drainRequester!.Tell(new ListenerDrained(_endpoint));
-                Context.Stop(Self);
+                Context.Stop(Self); // the root watches listeners: this is the "drained" signal
                 return true;
             case Tcp.Connected:
                 Sender.Tell(Tcp.Close.Instance);
@@ -139,7 +137,7 @@ public sealed class Listener : ActorBase
                 _atLimit = true;
                 Log.MaxClientsReached(_ctx.Log, _ctx.Server.Name, _endpoint, _ctx.Server.MaxClients);
             }
-            Log.Rejected(_ctx.Log, _ctx.Server.Name, ClientConnection.Normalize(c.RemoteAddress));
+            Log.Rejected(_ctx.Log, _ctx.Server.Name, Protocol.IpEndpoints.Unmap(c.RemoteAddress));
             _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, "-", "rejected_maxclients").Inc();
             Sender.Tell(Tcp.Close.Instance);
             return;
@@ -167,7 +165,7 @@ public sealed class Listener : ActorBase
 
     private void ReportIfDrained()
     {
-        if (_drainRequester is not null && _active == 0) _socket!.Tell(Tcp.Unbind.Instance);
+        if (_draining && _active == 0) _socket!.Tell(Tcp.Unbind.Instance);
     }
 
     /// <summary>

@@ -15,14 +15,11 @@ public sealed record ListenerBound(string Server, IPEndPoint Configured, EndPoin
 /// <summary>Listener -> ProxyRoot: fatal at startup.</summary>
 public sealed record ListenerFailed(string Server, IPEndPoint Configured, string Reason);
 
-/// <summary>ProxyRoot -> Listener: close the listening socket, keep the connections.</summary>
+/// <summary>ProxyRoot -> Listener: take no more connections; unbind and stop once the last one has ended.</summary>
 public sealed record StopAccepting
 {
     public static readonly StopAccepting Instance = new();
 }
-
-/// <summary>Listener -> ProxyRoot: unbound and every connection it accepted has ended.</summary>
-public sealed record ListenerDrained(IPEndPoint Configured);
 
 /// <summary>ProxyRoot -> Listener on reload: new connections on this address use this config.</summary>
 public sealed record UpdateContext(ServerContext Context);

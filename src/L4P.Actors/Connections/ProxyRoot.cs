@@ -137,8 +137,6 @@ public sealed class ProxyRoot : ActorBase
                 foreach (var l in _alive) l.Tell(StopAccepting.Instance);
                 ReportIfDrained();
                 return true;
-            case ListenerDrained:
-                return true; // its Terminated follows
             case Terminated t:
                 _alive.Remove(t.ActorRef);
                 ReportIfDrained();

@@ -25,8 +25,8 @@ public static class ProxyProtocol
     /// <summary>The header for a TCP connection from <paramref name="source"/> to <paramref name="destination"/>.</summary>
     public static byte[] Header(Version version, IPEndPoint source, IPEndPoint destination)
     {
-        var src = Unmap(source);
-        var dst = Unmap(destination);
+        var src = IpEndpoints.Unmap(source);
+        var dst = IpEndpoints.Unmap(destination);
         var sameFamily = src.AddressFamily == dst.AddressFamily;
         if (version == Version.V1)
         {
@@ -127,7 +127,4 @@ public static class ProxyProtocol
                 return new Result(Status.Malformed, Problem: $"v2 address family/protocol 0x{data[13]:x2} not TCP or too short");
         }
     }
-
-    private static IPEndPoint Unmap(IPEndPoint ep) =>
-        ep.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(ep.Address.MapToIPv4(), ep.Port) : ep;
 }

@@ -119,7 +119,7 @@ public sealed class BackendRegistry
     /// <summary>FNV-1a over the address bytes: the same client IP maps to the same place in every process.</summary>
     private static int StableHash(IPAddress address)
     {
-        var ip = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        var ip = Protocol.IpEndpoints.Unmap(address);
         Span<byte> bytes = stackalloc byte[16];
         ip.TryWriteBytes(bytes, out var written);
         var h = 2166136261u;
