@@ -10,13 +10,6 @@ namespace L4P.Tests.Integration;
 /// <summary>Upstreams with several targets: each balance over real connections, and active health checks.</summary>
 public sealed class BalanceAndHealthTests(ITestOutputHelper output)
 {
-    /// <summary>Says its name, then holds the connection until the client closes.</summary>
-    private static TcpBackend Named(string name, int port = 0) => new(async s =>
-    {
-        await s.SendAsync(Encoding.ASCII.GetBytes(name));
-        await Net.ReadToEndAsync(s, TimeSpan.FromSeconds(60));
-    }, port: port);
-
     private static async Task<string> WhoAsync(IPEndPoint proxy, IPAddress? from = null)
     {
         using var c = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -27,7 +20,7 @@ public sealed class BalanceAndHealthTests(ITestOutputHelper output)
 
     private async Task<(InProcessProxy Proxy, TcpBackend[] Backends)> StartAsync(string balance, string extra = "")
     {
-        TcpBackend[] backends = [Named("A"), Named("B"), Named("C")];
+        TcpBackend[] backends = [TcpBackend.Named("A"), TcpBackend.Named("B"), TcpBackend.Named("C")];
         var proxy = await InProcessProxy.StartAsync($$"""
             version: 1
             servers:
@@ -105,9 +98,9 @@ public sealed class BalanceAndHealthTests(ITestOutputHelper output)
     [Fact]
     public async Task A_target_that_goes_down_gets_no_connections_and_comes_back_after_rise_checks()
     {
-        var a = Named("A");
+        var a = TcpBackend.Named("A");
         var bPort = TestPorts.Free();
-        var b = Named("B", bPort);
+        var b = TcpBackend.Named("B", port: bPort);
         await using var proxy = await InProcessProxy.StartAsync($$"""
             version: 1
             servers:
@@ -135,7 +128,7 @@ public sealed class BalanceAndHealthTests(ITestOutputHelper output)
         Assert.DoesNotContain(proxy.Logs.Lines, l => l.Contains("conn server=web") && !l.Contains("result=ok"));
 
         // B comes back on the same port: after `rise` good checks it is used again.
-        b = Named("B", bPort);
+        b = TcpBackend.Named("B", port: bPort);
         await proxy.WaitForLogAsync(l => l.Contains($"127.0.0.1:{bPort} is up again after 2 good checks"), TimeSpan.FromSeconds(5));
         var after = new List<string>();
         for (var i = 0; i < 4; i++) after.Add(await WhoAsync(proxy.Listen("web")));

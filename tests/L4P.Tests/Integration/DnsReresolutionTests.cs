@@ -9,23 +9,12 @@ namespace L4P.Tests.Integration;
 /// <summary>A real dnsmasq moves a name from backend A to backend B while L4P runs.</summary>
 public sealed class DnsReresolutionTests(ITestOutputHelper output)
 {
-    /// <summary>Says its name, then streams a byte every 50 ms until the client leaves.</summary>
-    private static TcpBackend Streamer(string name, IPAddress address, int port) => new(async s =>
-    {
-        await s.SendAsync(Encoding.ASCII.GetBytes(name));
-        for (var i = 0; i < 600; i++)
-        {
-            await Task.Delay(50);
-            await s.SendAsync(Encoding.ASCII.GetBytes(name));
-        }
-    }, address, port);
-
     [Fact]
     public async Task New_connections_follow_the_dns_change_while_an_old_one_keeps_streaming()
     {
         var port = TestPorts.Free();
-        await using var a = Streamer("A", IPAddress.Parse("127.0.0.2"), port);
-        await using var b = Streamer("B", IPAddress.Parse("127.0.0.3"), port);
+        await using var a = TcpBackend.Named("A", IPAddress.Parse("127.0.0.2"), port, TimeSpan.FromMilliseconds(50));
+        await using var b = TcpBackend.Named("B", IPAddress.Parse("127.0.0.3"), port, TimeSpan.FromMilliseconds(50));
         using var dns = new Dnsmasq("127.0.0.2 svc.test\n");
         await using var proxy = await InProcessProxy.StartAsync($$"""
             version: 1
@@ -88,8 +77,8 @@ public sealed class DnsReresolutionTests(ITestOutputHelper output)
     public async Task Round_robin_over_the_addresses_and_fall_through_when_one_refuses()
     {
         var port = TestPorts.Free();
-        await using var a = Streamer("A", IPAddress.Parse("127.0.0.2"), port);
-        await using var b = Streamer("B", IPAddress.Parse("127.0.0.3"), port);
+        await using var a = TcpBackend.Named("A", IPAddress.Parse("127.0.0.2"), port, TimeSpan.FromMilliseconds(50));
+        await using var b = TcpBackend.Named("B", IPAddress.Parse("127.0.0.3"), port, TimeSpan.FromMilliseconds(50));
         // 127.0.0.4 has nothing listening: connections that start there fall through to the next.
         using var dns = new Dnsmasq("127.0.0.2 rr.test\n127.0.0.3 rr.test\n127.0.0.4 rr.test\n");
         await using var proxy = await InProcessProxy.StartAsync($$"""

@@ -41,6 +41,23 @@ public sealed class TcpBackend : IAsyncDisposable
         });
     }
 
+    /// <summary>
+    /// Sends its name at once so a test sees which backend it reached; then, with <paramref name="repeat"/>,
+    /// the name again every interval (for 30 s at most), else it holds the connection until the client leaves.
+    /// </summary>
+    public static TcpBackend Named(string name, IPAddress? address = null, int port = 0, TimeSpan? repeat = null) => new(async s =>
+    {
+        var word = System.Text.Encoding.ASCII.GetBytes(name);
+        await s.SendAsync(word);
+        if (repeat is { } every)
+            for (var sent = TimeSpan.Zero; sent < TimeSpan.FromSeconds(30); sent += every)
+            {
+                await Task.Delay(every);
+                await s.SendAsync(word);
+            }
+        else await Net.ReadToEndAsync(s, TimeSpan.FromSeconds(60));
+    }, address, port);
+
     /// <summary>Echoes until EOF, then half-closes.</summary>
     public static TcpBackend Echo() => new(async s =>
     {
