@@ -119,7 +119,6 @@ public static class Program
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(new ProxyMetrics());
 
-        var fleet = config.Cluster.Enabled ? new FleetView() : null;
         builder.Services.AddAkka(ClusterConfig.SystemName, (akka, sp) =>
         {
             akka.AddHocon(hocon, HoconAddMode.Prepend);
@@ -148,9 +147,8 @@ public static class Program
                 var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>(), metrics)
                 {
                     Status = new ProxyStatus(Version),
-                    Fleet = fleet,
                 };
-                if (fleet is not null) system.ActorOf(FleetStatus.Props(fleet, metrics), "fleet");
+                if (config.Cluster.Enabled) services = FleetNode.Join(system, config, services);
                 registry.Register<ProxyRoot>(system.ActorOf(ProxyRoot.Props(config, services), "proxy"));
             });
         });

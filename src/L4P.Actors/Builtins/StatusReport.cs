@@ -78,7 +78,10 @@ public static class StatusReport
                     w.WriteStartObject();
                     w.WriteString("address", a.ToString());
                     // With health checks: up or down. Without: resolved (used for new connections).
-                    w.WriteString("state", up.Check is null ? "resolved" : gen.Backends.IsDown(up.Name, a) ? "down" : "up");
+                    // Ejected (outlier:, this node's or the fleet's verdict) unless checks say down.
+                    w.WriteString("state", up.Check is not null && gen.Backends.IsDown(up.Name, a) ? "down"
+                        : gen.Backends.IsEjected(up.Name, a) ? "ejected"
+                        : up.Check is null ? "resolved" : "up");
                     w.WriteNumber("active", gen.Backends.ActiveOn(up.Name, a));
                     w.WriteEndObject();
                 }

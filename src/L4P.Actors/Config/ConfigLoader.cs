@@ -16,7 +16,7 @@ public static class ConfigLoader
         ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout", "resolver", "cluster"];
 
     private static readonly HashSet<string> ServerKeys =
-        ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout", "accept_proxy"];
+        ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout", "accept_proxy", "maxclients_scope"];
 
     private static readonly HashSet<string> ViaKeys =
         ["target", "use_sni_as_target", "target_port", "connect_timeout", "stats_interval", "headers"];
@@ -174,7 +174,7 @@ public static class ConfigLoader
         var upstreamMap = upstreams.ToImmutable();
         foreach (var (name, value, _) in y.Entries(serversNode, "servers"))
         {
-            var server = ParseServer(y, name, value, $"servers.{name}", upstreamMap);
+            var server = ParseServer(y, name, value, $"servers.{name}", upstreamMap, cluster.Enabled);
             foreach (var ep in server.Listen)
             {
                 if (listenSeen.TryGetValue(ep, out var other))
@@ -261,9 +261,10 @@ public static class ConfigLoader
     }
 
     private static ServerConfig ParseServer(YamlNodes y, string name, YamlNode node, string path,
-        ImmutableDictionary<string, UpstreamConfig> upstreams)
+        ImmutableDictionary<string, UpstreamConfig> upstreams, bool clustered)
     {
         var map = y.Mapping(node, path);
+        var scope = LimitScope.Node;
         var listen = ImmutableArray.CreateBuilder<IPEndPoint>();
         var tls = false;
         var sni = ImmutableArray.CreateBuilder<SniRule>();
@@ -321,6 +322,16 @@ public static class ConfigLoader
                 case "accept_proxy":
                     acceptProxy = y.Bool(value, p);
                     break;
+                case "maxclients_scope":
+                    scope = y.String(value, p).ToLowerInvariant() switch
+                    {
+                        "node" => LimitScope.Node,
+                        "cluster" => LimitScope.Cluster,
+                        var other => throw y.Error(value, p, $"unknown scope '{other}' (expected node or cluster)"),
+                    };
+                    if (scope == LimitScope.Cluster && !clustered)
+                        throw y.Error(value, p, "'cluster' needs cluster mode (a cluster: section with enabled: true)");
+                    break;
                 default:
                     throw y.Error(keyNode, p, $"unknown key (expected one of: {string.Join(", ", ServerKeys)})");
             }
@@ -334,6 +345,7 @@ public static class ConfigLoader
         return new ServerConfig(name, listen.ToImmutable(), tls, sni.ToImmutable(), defaultUpstream, maxClients, via, timeouts)
         {
             AcceptProxy = acceptProxy,
+            MaxClientsScope = scope,
         };
     }
 
@@ -493,10 +505,13 @@ public static class ConfigLoader
                 case "check":
                     up = up with { Check = ParseCheck(y, value, p) };
                     break;
+                case "outlier":
+                    up = up with { Outlier = ParseOutlier(y, value, p) };
+                    break;
                 case "send_proxy":
                     up = up with { SendProxy = ParseSendProxy(y, value, p) };
                     break;
-                default: throw y.Error(keyNode, p, "unknown key (expected target, targets, balance, check or send_proxy)");
+                default: throw y.Error(keyNode, p, "unknown key (expected target, targets, balance, check, outlier or send_proxy)");
             }
         }
         if (targets.Count == 0) throw y.Error(node, $"{path}.target", "missing: give the upstream's URL (target) or URLs (targets), e.g. tcp://host:443");
@@ -519,6 +534,23 @@ public static class ConfigLoader
                 "send" => c with { Send = y.String(value, p) },
                 "expect" => c with { Expect = y.String(value, p) },
                 _ => throw y.Error(keyNode, p, "unknown key (expected interval, timeout, rise, fall, send or expect)"),
+            };
+        }
+        return c;
+    }
+
+    private static OutlierConfig ParseOutlier(YamlNodes y, YamlNode node, string path)
+    {
+        var c = OutlierConfig.Defaults;
+        if (y.OptionalMapping(node, path) is not { } map) return c;
+        foreach (var (key, value, keyNode) in y.Entries(map, path))
+        {
+            var p = $"{path}.{key}";
+            c = key switch
+            {
+                "failures" => c with { Failures = y.Int(value, p, 1, 1000) },
+                "eject_for" => c with { EjectFor = Positive(y, value, p) },
+                _ => throw y.Error(keyNode, p, "unknown key (expected failures or eject_for)"),
             };
         }
         return c;

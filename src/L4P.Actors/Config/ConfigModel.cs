@@ -59,7 +59,15 @@ public sealed record ServerConfig(
 {
     /// <summary>Clients are a load balancer that sends a PROXY protocol header (v1 or v2) first.</summary>
     public bool AcceptProxy { get; init; }
+
+    /// <summary>
+    /// <see cref="LimitScope.Node"/>: <see cref="MaxClients"/> per listen address of this process (as
+    /// tls-proxy-tunnel). <see cref="LimitScope.Cluster"/>: for the whole server across the fleet.
+    /// </summary>
+    public LimitScope MaxClientsScope { get; init; } = LimitScope.Node;
 }
+
+public enum LimitScope { Node, Cluster }
 
 /// <summary>Per-server timeouts. <see cref="Idle"/>: no byte either way for that long closes the connection.</summary>
 public sealed record ServerTimeouts(TimeSpan ClientHello, TimeSpan Connect, TimeSpan Idle)
@@ -122,6 +130,16 @@ public sealed record HealthCheckConfig(TimeSpan Interval, TimeSpan Timeout, int 
 }
 
 /// <summary>
+/// Passive outlier detection: <see cref="Failures"/> failed connects in a row to one address (seen by
+/// one node) eject it for <see cref="EjectFor"/>, fleet-wide in cluster mode, or until a connect to it
+/// succeeds.
+/// </summary>
+public sealed record OutlierConfig(int Failures, TimeSpan EjectFor)
+{
+    public static readonly OutlierConfig Defaults = new(3, TimeSpan.FromSeconds(30));
+}
+
+/// <summary>
 /// A TCP upstream: one or more targets (the string form is one), resolved by the Resolver, with a
 /// balancing rule, optional health checks and an optional PROXY protocol header.
 /// </summary>
@@ -130,6 +148,8 @@ public sealed record TcpUpstreamConfig(string Name, ImmutableArray<TargetConfig>
     public Balance Balance { get; init; } = Balance.RoundRobin;
 
     public HealthCheckConfig? Check { get; init; }
+
+    public OutlierConfig? Outlier { get; init; }
 
     /// <summary>Prepend a PROXY protocol header carrying the real client address (<c>send_proxy</c>).</summary>
     public Protocol.ProxyProtocol.Version? SendProxy { get; init; }

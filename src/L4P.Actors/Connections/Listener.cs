@@ -8,7 +8,8 @@ namespace L4P.Connections;
 /// <summary>
 /// One listen address of one server: binds with Akka.IO (pull mode), spawns a
 /// <see cref="ClientConnection"/> per accepted socket and enforces <c>maxclients</c> for this address
-/// (as tls-proxy-tunnel does). Draining unbinds and waits for the connections to end.
+/// (as tls-proxy-tunnel does), or asks <see cref="Cluster.FleetLimits"/> with <c>maxclients_scope: cluster</c>.
+/// Draining unbinds and waits for the connections to end.
 /// </summary>
 public sealed class Listener : ActorBase
 {
@@ -20,6 +21,9 @@ public sealed class Listener : ActorBase
     private bool _atLimit;
     private bool _draining;
     private Prometheus.Gauge.Child _activeGauge;
+
+    // maxclients_scope: cluster: the server each connection was admitted under, to release it there.
+    private readonly Dictionary<IActorRef, string> _fleetAdmitted = [];
 
     public Listener(ServerContext ctx, IPEndPoint endpoint)
     {
@@ -109,7 +113,8 @@ public sealed class Listener : ActorBase
     {
         switch (message)
         {
-            case Terminated:
+            case Terminated t:
+                if (_fleetAdmitted.Remove(t.ActorRef, out var admittedBy)) _ctx.Services.FleetLimits!.Release(admittedBy);
                 _active--;
                 _activeGauge.Dec();
                 _ctx.Services.Metrics.ConnectionClosed();
@@ -129,7 +134,9 @@ public sealed class Listener : ActorBase
 
     private void Accept(Tcp.Connected c)
     {
-        if (_active >= _ctx.Server.MaxClients)
+        var server = _ctx.Server;
+        var fleet = server.MaxClientsScope == Config.LimitScope.Cluster ? _ctx.Services.FleetLimits : null;
+        if (fleet is null ? _active >= server.MaxClients : !fleet.TryAdmit(server.Name, server.MaxClients))
         {
             _rejected++;
             if (!_atLimit)
@@ -147,6 +154,7 @@ public sealed class Listener : ActorBase
         _ctx.Services.Metrics.ConnectionOpened();
         var child = Context.ActorOf(ClientConnection.Props(_ctx, Sender, c.RemoteAddress, c.LocalAddress));
         Context.Watch(child);
+        if (fleet is not null) _fleetAdmitted[child] = server.Name;
     }
 
     /// <summary>A reload: same socket, the new config for new connections; live ones keep theirs.</summary>

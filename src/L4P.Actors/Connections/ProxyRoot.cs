@@ -70,9 +70,8 @@ public sealed class ProxyRoot : ActorBase
 
     private Generation StartGeneration(int number, ProxyConfig config)
     {
-        var backends = new BackendRegistry(config);
-        var router = Context.ActorOf(Router.Local(config, backends, _services.Dns,
-            _services.Logs.CreateLogger("L4P.Resolution"), _services.Metrics, _services.TcpManager), $"router-{number}");
+        var backends = new BackendRegistry(config, _services.Outliers);
+        var router = Context.ActorOf(Router.Local(config, backends, _services), $"router-{number}");
         return new Generation(number, config, backends, router);
     }
 

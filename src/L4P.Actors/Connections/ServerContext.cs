@@ -30,4 +30,16 @@ public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILogger
 
     /// <summary>The fleet, in cluster mode (for <c>GET /cluster</c>); null when standalone.</summary>
     public Cluster.FleetView? Fleet { get; init; }
+
+    /// <summary>Ejected upstream addresses, node-wide (shared with the fleet in cluster mode).</summary>
+    public OutlierTable Outliers { get; init; } = new(Logs, Metrics);
+
+    /// <summary>Which DNS names this node looks up periodically (cluster mode: the ones it owns).</summary>
+    public INameOwnership Ownership { get; init; } = INameOwnership.All;
+
+    /// <summary>Where DNS changes go besides this node (cluster mode: every other node).</summary>
+    public IBackendsPublisher? FleetBackends { get; init; }
+
+    /// <summary>Fleet-wide <c>maxclients</c> for servers with <c>maxclients_scope: cluster</c>; null when standalone.</summary>
+    public Cluster.FleetLimits? FleetLimits { get; init; }
 }

@@ -94,6 +94,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 _stats.UpstreamAddress = c.RemoteAddress;
                 _acquired = _endpoints[_next - 1];
                 _backends.Acquire(_upstream.Name, _acquired); // for leastconn; released in PostStop
+                if (_upstream.Outlier is not null) _services.Outliers.ConnectSucceeded(_upstream.Name, _acquired);
                 _outbound.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
                 Context.Watch(_outbound);
                 if (_plan.Connect is { } connect)
@@ -107,9 +108,11 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 return true;
             case Tcp.CommandFailed { Cmd: Tcp.Connect } f:
                 _lastError = $"{((Tcp.Connect)f.Cmd).RemoteAddress}: {(f.Cause.HasValue ? f.Cause.Value.Message : "connect failed")}";
+                CountFailure();
                 TryNextAddress();
                 return true;
             case ConnectTimedOut:
+                CountFailure();
                 Fail("connect_timeout", $"connect timeout after {Durations.Format(_timeout)} (upstream {_upstream.Name})");
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
@@ -197,6 +200,13 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
             return true;
         }
         return message is Tcp.Event or ConnectTimedOut or Tcp.CommandFailed or Terminated;
+    }
+
+    /// <summary>The address being dialled failed: one more in its run for outlier detection.</summary>
+    private void CountFailure()
+    {
+        if (_upstream.Outlier is { } outlier && _next > 0)
+            _services.Outliers.ConnectFailed(_upstream.Name, _endpoints[_next - 1], outlier);
     }
 
     private void TryNextAddress()

@@ -30,9 +30,13 @@ public sealed class BackendRegistry
     }
 
     private readonly Dictionary<string, Upstream> _upstreams = [];
+    private readonly OutlierTable _outliers;
 
-    public BackendRegistry(ProxyConfig config)
+    /// <param name="config">The generation's upstreams.</param>
+    /// <param name="outliers">The node's ejected addresses (shared by every generation); none when null.</param>
+    public BackendRegistry(ProxyConfig config, OutlierTable? outliers = null)
     {
+        _outliers = outliers ?? new OutlierTable();
         foreach (var u in config.Upstreams.Values.OfType<TcpUpstreamConfig>())
         {
             var entry = new Upstream(u);
@@ -67,6 +71,8 @@ public sealed class BackendRegistry
     public ImmutableArray<IPEndPoint> Endpoints(string upstream) =>
         _upstreams.TryGetValue(upstream, out var u) ? Volatile.Read(ref u.Current).Endpoints : [];
 
+    public bool IsEjected(string upstream, IPEndPoint endpoint) => _outliers.IsEjected(upstream, endpoint);
+
     public bool IsDown(string upstream, IPEndPoint endpoint) =>
         _upstreams.TryGetValue(upstream, out var u) && Volatile.Read(ref u.Current).Down.Contains(endpoint);
 
@@ -95,13 +101,20 @@ public sealed class BackendRegistry
     /// <summary>
     /// The addresses to try for a new connection, best first, each once (the rest are fall-throughs
     /// when one refuses): roundrobin starts at the next in turn, random anywhere, source at a place
-    /// fixed by the client's IP, leastconn at the fewest open connections. Down addresses are left out.
+    /// fixed by the client's IP, leastconn at the fewest open connections. Down addresses are left out,
+    /// and so are ejected ones unless every address left is ejected (then they are tried all the same:
+    /// a connect that succeeds brings one back sooner than failing every client would).
     /// </summary>
     public IPEndPoint[] NextOrder(string upstream, IPAddress? client = null)
     {
         if (!_upstreams.TryGetValue(upstream, out var u)) return [];
         var s = Volatile.Read(ref u.Current);
         var usable = s.Down.IsEmpty ? s.Endpoints : [.. s.Endpoints.Where(e => !s.Down.Contains(e))];
+        if (!_outliers.None)
+        {
+            ImmutableArray<IPEndPoint> kept = [.. usable.Where(e => !_outliers.IsEjected(upstream, e))];
+            if (kept.Length > 0) usable = kept;
+        }
         var n = usable.Length;
         if (n == 0) return [];
         var start = u.Config.Balance switch

@@ -23,15 +23,37 @@ public sealed record BackendKey(string Host, AddressFamilyFilter Family)
 public sealed record BackendsChanged(BackendKey Key, ImmutableArray<IPAddress> Addresses);
 
 /// <summary>
-/// The one seam through which backend changes travel. Local: the EventStream. The cluster issue swaps
-/// in distributed pub-sub behind the same interface.
+/// The seam through which backend changes travel: this node's EventStream (where Routers and Resolvers
+/// listen), and in cluster mode also distributed pub-sub to the other nodes, whose relay puts them on
+/// their own EventStream.
 /// </summary>
 public interface IBackendsPublisher
 {
     void Publish(BackendsChanged change);
 }
 
-public sealed class EventStreamPublisher(EventStream stream) : IBackendsPublisher
+public sealed class EventStreamPublisher(EventStream stream, IBackendsPublisher? fleet = null) : IBackendsPublisher
 {
-    public void Publish(BackendsChanged change) => stream.Publish(change);
+    public void Publish(BackendsChanged change)
+    {
+        stream.Publish(change);
+        fleet?.Publish(change);
+    }
+}
+
+/// <summary>
+/// Which names this node keeps fresh. Every node looks every name up once at start (so it can serve at
+/// once, cluster or not); after that only the owner repeats the lookups and the others hear its changes.
+/// </summary>
+public interface INameOwnership
+{
+    bool Owns(BackendKey key);
+
+    /// <summary>Standalone: this node owns every name.</summary>
+    public static readonly INameOwnership All = new Everything();
+
+    private sealed class Everything : INameOwnership
+    {
+        public bool Owns(BackendKey key) => true;
+    }
 }

@@ -18,4 +18,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "dns: {Name} resolves again")]
     public static partial void Recovered(ILogger log, string name);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Warning, Message = "upstream {Upstream}: {Address} ejected for {For} {Why}")]
+    public static partial void Ejected(ILogger log, string upstream, string address, string @for, string why);
+
+    [LoggerMessage(EventId = 26, Level = LogLevel.Information, Message = "upstream {Upstream}: {Address} back in rotation: {Why}")]
+    public static partial void Restored(ILogger log, string upstream, string address, string why);
 }

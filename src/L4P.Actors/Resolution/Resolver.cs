@@ -12,7 +12,10 @@ namespace L4P.Resolution;
 /// TTL, clamped, with <c>respect_ttl</c>): one timer per distinct (host, family), however many upstreams
 /// share it. A failed lookup keeps the last good addresses and is retried after <c>resolver.retry</c>.
 /// Publishes <see cref="BackendsChanged"/> only when the set changes, and tells its parent once every
-/// name has had a first answer (good or bad) so the proxy starts with what DNS knows.
+/// name has had a first answer (good or bad) so the proxy starts with what DNS knows. In cluster mode
+/// only the name's owner (<see cref="INameOwnership"/>) repeats the lookups after the first; the others
+/// learn the owner's changes from the EventStream (where the fleet relay puts them), which also keeps
+/// their last known set current for the day they own the name.
 /// </summary>
 public sealed class Resolver : ActorBase, IWithTimers
 {
@@ -38,9 +41,11 @@ public sealed class Resolver : ActorBase, IWithTimers
     private bool _initialDone;
 
     private readonly ProxyMetrics _metrics;
+    private readonly INameOwnership _ownership;
 
-    public Resolver(ProxyConfig config, IDnsLookup dns, IBackendsPublisher publisher, ILogger log, ProxyMetrics metrics)
+    public Resolver(ProxyConfig config, IDnsLookup dns, IBackendsPublisher publisher, ILogger log, ProxyMetrics metrics, INameOwnership? ownership = null)
     {
+        _ownership = ownership ?? INameOwnership.All;
         _metrics = metrics;
         _config = config.Resolver;
         _dns = dns;
@@ -54,11 +59,15 @@ public sealed class Resolver : ActorBase, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ProxyConfig config, IDnsLookup dns, IBackendsPublisher publisher, ILogger log, ProxyMetrics metrics) =>
-        Akka.Actor.Props.Create(() => new Resolver(config, dns, publisher, log, metrics));
+    public static Props Props(ProxyConfig config, IDnsLookup dns, IBackendsPublisher publisher, ILogger log, ProxyMetrics metrics,
+        INameOwnership? ownership = null) =>
+        Akka.Actor.Props.Create(() => new Resolver(config, dns, publisher, log, metrics, ownership));
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
     protected override void PreStart()
     {
+        Context.System.EventStream.Subscribe(Self, typeof(BackendsChanged));
         foreach (var key in _names.Keys) Self.Tell(new Lookup(key));
         ReportInitialIfDone();
     }
@@ -67,6 +76,20 @@ public sealed class Resolver : ActorBase, IWithTimers
     {
         switch (message)
         {
+            case Lookup l when _names[l.Key].Answered && !_ownership.Owns(l.Key):
+                // Another node keeps this name fresh; check again next interval (it may be ours by then).
+                Schedule(l.Key, _config.Interval);
+                return true;
+            case BackendsChanged c when _names.TryGetValue(c.Key, out var known):
+                // Ours coming back, or the owner's change: either way the set the fleet now uses.
+                if (known.Last is not { } last || !last.SequenceEqual(c.Addresses))
+                {
+                    known.Last = c.Addresses;
+                    foreach (var upstream in known.Upstreams) _metrics.UpstreamAddresses.WithLabels(upstream).Set(c.Addresses.Length);
+                }
+                return true;
+            case BackendsChanged:
+                return true;
             case Lookup l:
                 var self = Self;
                 var cts = new CancellationTokenSource(_config.Timeout);

@@ -1,7 +1,5 @@
 using Akka.Actor;
 using L4P.Config;
-using L4P.Metrics;
-using Microsoft.Extensions.Logging;
 
 namespace L4P.Resolution;
 
@@ -42,13 +40,17 @@ public sealed class Router : ActorBase
     /// The usual wiring: a local <see cref="Resolver"/> publishing on the EventStream, and a
     /// <see cref="HealthChecker"/> per upstream with <c>check</c>.
     /// </summary>
-    public static Props Local(ProxyConfig config, BackendRegistry registry, IDnsLookup dns, ILogger log, ProxyMetrics metrics, IActorRef tcpManager) =>
-        Props(config, registry, ctx =>
+    public static Props Local(ProxyConfig config, BackendRegistry registry, Connections.ProxyServices services)
+    {
+        var log = services.Logs.CreateLogger("L4P.Resolution");
+        return Props(config, registry, ctx =>
         {
             foreach (var u in config.Upstreams.Values.OfType<TcpUpstreamConfig>().Where(u => u.Check is not null))
-                ctx.ActorOf(HealthChecker.Props(u, registry, tcpManager, log, metrics), $"check-{Uri.EscapeDataString(u.Name)}");
-            return ctx.ActorOf(Resolver.Props(config, dns, new EventStreamPublisher(ctx.System.EventStream), log, metrics), "resolver");
+                ctx.ActorOf(HealthChecker.Props(u, registry, services.TcpManager, log, services.Metrics), $"check-{Uri.EscapeDataString(u.Name)}");
+            var publisher = new EventStreamPublisher(ctx.System.EventStream, services.FleetBackends);
+            return ctx.ActorOf(Resolver.Props(config, services.Dns, publisher, log, services.Metrics, services.Ownership), "resolver");
         });
+    }
 
     protected override void PreStart()
     {

@@ -210,6 +210,10 @@ public sealed class ConfigLoaderTests
         { "version: 1\ncluster: { port: 0 }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "cluster.port: 0 is out of range", "bad cluster port" },
         { "version: 1\ncluster: { seeds: [] }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "cluster.seeds: unknown key", "cluster unknown key" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n  a: { listen: [\"127.0.0.1:2\"] }\n", "invalid YAML: Duplicate key", "duplicate yaml key" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", outlier: { failures: 0 } }\n", "upstream.u.outlier.failures: 0 is out of range", "bad outlier failures" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", outlier: { eject: 5s } }\n", "upstream.u.outlier.eject: unknown key (expected failures or eject_for)", "outlier unknown key" },
+        { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], maxclients_scope: cluster }\n", "servers.a.maxclients_scope: 'cluster' needs cluster mode", "cluster scope standalone" },
+        { "version: 1\ncluster: { enabled: true }\nservers:\n  a: { listen: [\"127.0.0.1:1\"], maxclients_scope: fleet }\n", "servers.a.maxclients_scope: unknown scope 'fleet' (expected node or cluster)", "bad scope" },
     };
 
     [Theory]
@@ -241,6 +245,25 @@ public sealed class ConfigLoaderTests
         Assert.Equal(Balance.LeastConn, web.Balance);
         Assert.Equal(new HealthCheckConfig(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500), 1, 2, "PING\r\n", "PONG"), web.Check);
         Assert.Equal(L4P.Protocol.ProxyProtocol.Version.V1, web.SendProxy);
+    }
+
+    [Fact]
+    public void Outlier_detection_and_cluster_scope_maxclients()
+    {
+        var c = Parse("""
+            version: 1
+            cluster: { enabled: true }
+            servers:
+              a: { listen: ["127.0.0.1:1"], default: web, maxclients: 500, maxclients_scope: cluster }
+              b: { listen: ["127.0.0.1:2"], default: bare }
+            upstream:
+              web: { target: "tcp://h:1", outlier: { failures: 5, eject_for: 1m } }
+              bare: { target: "tcp://h:2", outlier: {} }
+            """);
+        Assert.Equal(new OutlierConfig(5, TimeSpan.FromMinutes(1)), ((TcpUpstreamConfig)c.Upstreams["web"]).Outlier);
+        Assert.Equal(OutlierConfig.Defaults, ((TcpUpstreamConfig)c.Upstreams["bare"]).Outlier);
+        Assert.Equal(LimitScope.Cluster, c.Servers[0].MaxClientsScope);
+        Assert.Equal(LimitScope.Node, c.Servers[1].MaxClientsScope);
     }
 
     [Fact]
