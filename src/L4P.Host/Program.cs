@@ -3,7 +3,6 @@ using System.Reflection;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
-using Akka.IO;
 using Akka.Remote.Hosting;
 using L4P.Cluster;
 using L4P.Config;
@@ -72,6 +71,17 @@ public static class Program
             return 2;
         }
 
+        TransportKind transport;
+        try
+        {
+            transport = L4P.Transport.Transports.Choose(config, Environment.GetEnvironmentVariable);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"l4p: config error: {e.Message}");
+            return 2;
+        }
+
         if (checkOnly)
         {
             Console.WriteLine($"l4p: {path}: config OK ({config.Servers.Length} server(s), {config.Upstreams.Count - BuiltinUpstreamConfig.All.Count} upstream(s))");
@@ -91,7 +101,7 @@ public static class Program
 
         try
         {
-            using var host = BuildHost(config, hocon);
+            using var host = BuildHost(config, hocon, transport);
             await host.RunAsync();
             return 0;
         }
@@ -102,7 +112,7 @@ public static class Program
         }
     }
 
-    internal static IHost BuildHost(ProxyConfig config, Akka.Configuration.Config hocon)
+    internal static IHost BuildHost(ProxyConfig config, Akka.Configuration.Config hocon, TransportKind transport = TransportKind.Akka)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -144,7 +154,7 @@ public static class Program
             {
                 IDnsLookup dns = config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver);
                 var metrics = sp.GetRequiredService<ProxyMetrics>();
-                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>(), metrics)
+                var services = new ProxyServices(L4P.Transport.Transports.Start(system, transport), dns, sp.GetRequiredService<ILoggerFactory>(), metrics)
                 {
                     Status = new ProxyStatus(Version),
                 };

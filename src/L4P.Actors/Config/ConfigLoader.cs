@@ -13,7 +13,7 @@ namespace L4P.Config;
 public static class ConfigLoader
 {
     private static readonly HashSet<string> TopLevelKeys =
-        ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout", "resolver", "cluster"];
+        ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout", "resolver", "cluster", "transport"];
 
     private static readonly HashSet<string> ServerKeys =
         ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout", "accept_proxy", "maxclients_scope"];
@@ -103,6 +103,7 @@ public static class ConfigLoader
         var upstreams = BuiltinUpstreamConfig.All.ToBuilder();
         var resolver = ResolverConfig.Defaults;
         var cluster = ClusterConfig.Disabled;
+        TransportKind? transport = null;
 
         foreach (var (key, value, keyNode) in y.Entries(root, ""))
         {
@@ -146,6 +147,10 @@ public static class ConfigLoader
                 case "cluster":
                     cluster = ParseCluster(y, value, key);
                     break;
+                case "transport":
+                    var t = y.String(value, key);
+                    transport = Transport.Transports.TryParse(t) ?? throw y.Error(value, key, $"unknown transport '{t}' (expected akka or sockets)");
+                    break;
                 case "servers":
                     serversNode = y.Mapping(value, key);
                     serversKey = keyNode;
@@ -185,7 +190,7 @@ public static class ConfigLoader
         }
         if (servers.Count == 0) throw y.Error(serversKey, "servers", "no server defined");
 
-        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap, resolver) { Cluster = cluster };
+        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap, resolver) { Cluster = cluster, Transport = transport };
     }
 
     private static ClusterConfig ParseCluster(YamlNodes y, YamlNode node, string path)

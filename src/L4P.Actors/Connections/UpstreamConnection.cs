@@ -202,22 +202,27 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         return message is Tcp.Event or ConnectTimedOut or Tcp.CommandFailed or Terminated;
     }
 
-    /// <summary>The address being dialled failed: one more in its run for outlier detection.</summary>
+    /// <summary>The address being dialled failed: one more in its run for outlier detection (once per attempt).</summary>
     private void CountFailure()
     {
-        if (_upstream.Outlier is { } outlier && _next > 0)
-            _services.Outliers.ConnectFailed(_upstream.Name, _endpoints[_next - 1], outlier);
+        if (_upstream.Outlier is not { } outlier || _next == 0 || _counted == _next) return;
+        _counted = _next;
+        _services.Outliers.ConnectFailed(_upstream.Name, _endpoints[_next - 1], outlier);
     }
+
+    private int _counted;
 
     private void TryNextAddress()
     {
+        // Time is up (the transport's own connect timeout may report just before our timer): the timer
+        // fires next and names it a timeout.
+        var remaining = _timeout - Stopwatch.GetElapsedTime(_started);
+        if (remaining <= TimeSpan.Zero) return;
         if (_next >= _endpoints.Length)
         {
             Fail("connect_failed", _endpoints.Length == 1 ? _lastError : $"all {_endpoints.Length} addresses failed, last {_lastError}");
             return;
         }
-        var remaining = _timeout - Stopwatch.GetElapsedTime(_started);
-        if (remaining <= TimeSpan.Zero) return; // the timer fires next
         var endpoint = _endpoints[_next++];
         _services.TcpManager.Tell(new Tcp.Connect(endpoint, null, null, remaining, pullMode: true));
     }

@@ -1,6 +1,5 @@
 using System.Net;
 using Akka.Actor;
-using Akka.IO;
 using L4P.Config;
 using L4P.Connections;
 using L4P.Metrics;
@@ -42,7 +41,8 @@ public sealed class InProcessProxy : IAsyncDisposable
         var capture = new CapturingLoggerProvider(output is null ? null : output.WriteLine);
         var factory = LoggerFactory.Create(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Debug));
         var metrics = new ProxyMetrics(processMetrics: false);
-        var root = system.ActorOf(ProxyRoot.Props(config, new ProxyServices(system.Tcp(),
+        var tcp = L4P.Transport.Transports.Start(system, L4P.Transport.Transports.Choose(config, Environment.GetEnvironmentVariable));
+        var root = system.ActorOf(ProxyRoot.Props(config, new ProxyServices(tcp,
             dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver)), factory, metrics)), "proxy");
         var answer = await root.Ask<object>(ProxyRoot.WaitReady.Instance, TimeSpan.FromSeconds(10));
         if (answer is ProxyRoot.BindFailed f)

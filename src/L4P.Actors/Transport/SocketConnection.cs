@@ -1,0 +1,413 @@
+using System.Buffers;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.IO;
+
+namespace L4P.Transport;
+
+/// <summary>
+/// One TCP socket behind the part of Akka.IO's connection protocol L4P uses (Register, ResumeReading ->
+/// Received, Write with ack, Close / ConfirmedClose / Abort -> Closed / ConfirmedClosed / Aborted,
+/// PeerClosed, ErrorClosed, CommandFailed), so every actor of the proxy runs unchanged on either transport.
+/// What it does differently from Akka.IO's TcpConnection, and why:
+/// <list type="bullet">
+/// <item>Reads are pull-only and try the socket at once (non-blocking) on ResumeReading; only when it has
+/// nothing does it wait with a zero-byte receive, which holds no buffer. An idle connection owns no
+/// buffer; a read borrows one from the shared pool for the length of a syscall.</item>
+/// <item>Socket completions tell the handler directly (Received from the receive callback), and writes
+/// that the socket takes at once are acked at once: two actor hops per relayed chunk fewer than Akka.IO.</item>
+/// <item>A refused connect fails at once (Akka.IO retries it five times).</item>
+/// </list>
+/// Reads and writes touch the socket from at most one place at a time: reads from the actor until an
+/// asynchronous receive is issued, then from its completion until Received is sent; writes only from the
+/// actor (an asynchronous send reports back with a message).
+/// </summary>
+internal sealed class SocketConnection : ActorBase
+{
+    private sealed record ReadEnded(SocketError Error);
+
+    private sealed record SendEnded(SocketError Error, int Sent);
+
+    private sealed record ConnectEnded(Exception? Error);
+
+    private enum Closing { None, Close, Confirmed }
+
+    private readonly int _frameSize;
+    private readonly Tcp.Connect? _connect;
+    private readonly IActorRef _commander;
+    private Socket? _socket;
+    private IActorRef _self = ActorRefs.Nobody;
+    private IActorRef? _handler;
+    private bool _keepOpenOnPeerClosed = true;
+
+    // Reading: 1 while a receive is outstanding (set by the actor, cleared by whoever completes it).
+    private int _reading;
+    private SocketAsyncEventArgs? _readArgs;
+    private bool _peerClosed;
+
+    // Writing: queued writes, the one being sent asynchronously, and what is left of it.
+    private readonly Queue<(Tcp.Write Write, IActorRef Sender)> _writes = new();
+    private (Tcp.Write Write, IActorRef Sender)? _current;
+    private SocketAsyncEventArgs? _writeArgs;
+    private ByteString _unsent = ByteString.Empty;
+
+    private Closing _closing;
+    private IActorRef? _closeCommander;
+    private bool _finSent;
+    private bool _closed;
+
+    /// <summary>An accepted socket; <paramref name="commander"/> (the Bind's handler) is told Connected.</summary>
+    public SocketConnection(Socket socket, IActorRef commander, int frameSize)
+    {
+        _socket = socket;
+        _commander = commander;
+        _frameSize = frameSize;
+    }
+
+    /// <summary>An outgoing connection; <paramref name="commander"/> gets Connected or CommandFailed.</summary>
+    public SocketConnection(Tcp.Connect connect, IActorRef commander, int frameSize)
+    {
+        _connect = connect;
+        _commander = commander;
+        _frameSize = frameSize;
+    }
+
+    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    protected override void PreStart()
+    {
+        _self = Self;
+        if (_connect is null)
+        {
+            Prepare(_socket!);
+            _commander.Tell(new Tcp.Connected(_socket!.RemoteEndPoint!, _socket.LocalEndPoint!), _self);
+            return;
+        }
+        var remote = _connect.RemoteAddress;
+        var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _socket = socket;
+        foreach (var option in _connect.Options) option.BeforeConnect(socket);
+        if (_connect.LocalAddress is { } local) socket.Bind(local);
+        var cts = _connect.Timeout is { } t ? new CancellationTokenSource(t) : null;
+        var self = _self;
+        socket.ConnectAsync(remote, cts?.Token ?? CancellationToken.None).AsTask().ContinueWith(task =>
+        {
+            cts?.Dispose();
+            self.Tell(new ConnectEnded(task.IsCompletedSuccessfully ? null
+                : task.IsCanceled ? new TimeoutException($"connect timeout after {_connect.Timeout}")
+                : task.Exception!.GetBaseException()));
+        }, TaskScheduler.Default);
+    }
+
+    private static void Prepare(Socket socket)
+    {
+        socket.NoDelay = true;
+        socket.Blocking = false; // reads and writes are tried at once; "would block" means wait
+    }
+
+    protected override void PostStop()
+    {
+        _closed = true;
+        _socket?.Dispose();
+        _readArgs?.Dispose();
+        _writeArgs?.Dispose();
+    }
+
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case ConnectEnded c:
+                OnConnected(c.Error);
+                return true;
+            case Tcp.Register r:
+                _handler = r.Handler;
+                _keepOpenOnPeerClosed = r.KeepOpenOnPeerClosed;
+                Context.Watch(_handler);
+                return true;
+            case Tcp.ResumeReading:
+                if (!_closed && !_peerClosed) Read();
+                return true;
+            case Tcp.SuspendReading:
+                return true; // pull mode: nothing is read until the next ResumeReading anyway
+            case Tcp.Write w:
+                OnWrite(w);
+                return true;
+            case SendEnded s:
+                OnSendEnded(s);
+                return true;
+            case ReadEnded e:
+                OnReadEnded(e.Error);
+                return true;
+            case Tcp.Close:
+                StartClose(Closing.Close, Sender);
+                return true;
+            case Tcp.ConfirmedClose:
+                StartClose(Closing.Confirmed, Sender);
+                return true;
+            case Tcp.Abort:
+                Abort(Sender);
+                return true;
+            case Terminated t when t.ActorRef.Equals(_handler):
+                // Nobody left to report to (Akka.IO does the same): reset and go.
+                Abort(null);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private IActorRef Handler => _handler ?? _commander;
+
+    private void OnConnected(Exception? error)
+    {
+        if (error is not null)
+        {
+            _commander.Tell(new Tcp.CommandFailed(_connect!).WithCause(error), _self);
+            Context.Stop(_self);
+            return;
+        }
+        Prepare(_socket!);
+        _commander.Tell(new Tcp.Connected(_socket!.RemoteEndPoint!, _socket.LocalEndPoint!), _self);
+    }
+
+    // ---- reading ----
+
+    private void Read()
+    {
+        if (Interlocked.CompareExchange(ref _reading, 1, 0) != 0) return; // one outstanding read at most
+        if (TryReceive()) return;
+        // Nothing there: wait for data with a zero-byte receive, which holds no buffer while idle.
+        if (_readArgs is null)
+        {
+            _readArgs = new SocketAsyncEventArgs();
+            _readArgs.SetBuffer(Memory<byte>.Empty);
+            _readArgs.Completed += (_, e) => OnReadable(e);
+        }
+        if (!_socket!.ReceiveAsync(_readArgs)) OnReadable(_readArgs);
+    }
+
+    /// <summary>The socket has data, EOF or an error (on a pool thread, or inline).</summary>
+    private void OnReadable(SocketAsyncEventArgs e)
+    {
+        if (e.SocketError != SocketError.Success)
+        {
+            Volatile.Write(ref _reading, 0);
+            _self.Tell(new ReadEnded(e.SocketError));
+            return;
+        }
+        if (TryReceive()) return;
+        try
+        {
+            if (!_socket!.ReceiveAsync(e)) OnReadable(e); // woken without data: wait again
+        }
+        catch (ObjectDisposedException)
+        {
+            // closed meanwhile: the actor has already reported it
+        }
+    }
+
+    /// <returns>false when the socket has nothing yet (the read stays outstanding).</returns>
+    private bool TryReceive()
+    {
+        if (Volatile.Read(ref _closed)) return true;
+        var buffer = ArrayPool<byte>.Shared.Rent(_frameSize);
+        try
+        {
+            var n = _socket!.Receive(buffer, 0, _frameSize, SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock) return false;
+            Volatile.Write(ref _reading, 0);
+            if (error != SocketError.Success) _self.Tell(new ReadEnded(error));
+            else if (n == 0) _self.Tell(new ReadEnded(SocketError.Success)); // EOF
+            else Handler.Tell(new Tcp.Received(ByteString.CopyFrom(buffer, 0, n)), _self);
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true; // closed meanwhile
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void OnReadEnded(SocketError error)
+    {
+        if (_closed) return;
+        if (error != SocketError.Success)
+        {
+            ErrorClosed(error);
+            return;
+        }
+        // EOF from the peer.
+        _peerClosed = true;
+        if (_finSent)
+        {
+            // Both FINs: the ConfirmedClose is done.
+            Finish(Tcp.ConfirmedClosed.Instance);
+            return;
+        }
+        if (_keepOpenOnPeerClosed) Handler.Tell(Tcp.PeerClosed.Instance, _self);
+        else Finish(Tcp.PeerClosed.Instance);
+    }
+
+    // ---- writing ----
+
+    private void OnWrite(Tcp.Write w)
+    {
+        if (_closed || _closing != Closing.None)
+        {
+            Sender.Tell(new Tcp.CommandFailed(w), _self); // as Akka.IO: nothing is written after a close
+            return;
+        }
+        _writes.Enqueue((w, Sender));
+        if (_current is null) WriteQueued();
+    }
+
+    /// <summary>Sends queued writes while the socket takes them at once; the rest waits for an async send.</summary>
+    private void WriteQueued()
+    {
+        while (_current is null && _writes.TryDequeue(out var item))
+        {
+            var unsent = SendNow(item.Write.Data, out var error);
+            if (error != SocketError.Success)
+            {
+                ErrorClosed(error);
+                return;
+            }
+            if (unsent.IsEmpty)
+            {
+                if (item.Write.WantsAck) item.Sender.Tell(item.Write.Ack, _self);
+                continue;
+            }
+            _current = item;
+            _unsent = unsent;
+            SendLater();
+        }
+        if (_current is null && _closing != Closing.None) CloseNow();
+    }
+
+    /// <returns>What the socket did not take (empty when all of it went out).</returns>
+    private ByteString SendNow(ByteString data, out SocketError error)
+    {
+        error = SocketError.Success;
+        var span = data.ToReadOnlySpan(); // no copy for a compact ByteString (every Received is one)
+        var offset = 0;
+        while (offset < span.Length)
+        {
+            var n = _socket!.Send(span[offset..], SocketFlags.None, out var e);
+            if (e == SocketError.WouldBlock) return data.Slice(offset);
+            if (e != SocketError.Success)
+            {
+                error = e;
+                return ByteString.Empty;
+            }
+            offset += n;
+        }
+        return ByteString.Empty;
+    }
+
+    private void SendLater()
+    {
+        if (_writeArgs is null)
+        {
+            _writeArgs = new SocketAsyncEventArgs();
+            _writeArgs.Completed += (_, e) => _self.Tell(new SendEnded(e.SocketError, e.BytesTransferred));
+        }
+        // Only when the peer reads slower than we write: a copy of what is left is fine here.
+        var rest = _unsent.ToArray();
+        _writeArgs.SetBuffer(rest, 0, rest.Length);
+        if (!_socket!.SendAsync(_writeArgs)) OnSendEnded(new SendEnded(_writeArgs.SocketError, _writeArgs.BytesTransferred));
+    }
+
+    private void OnSendEnded(SendEnded s)
+    {
+        if (_closed) return;
+        if (s.Error != SocketError.Success)
+        {
+            ErrorClosed(s.Error);
+            return;
+        }
+        _unsent = _unsent.Slice(s.Sent);
+        if (!_unsent.IsEmpty)
+        {
+            SendLater();
+            return;
+        }
+        var (write, sender) = _current!.Value;
+        _current = null;
+        if (write.WantsAck) sender.Tell(write.Ack, _self);
+        WriteQueued();
+    }
+
+    // ---- closing ----
+
+    private void StartClose(Closing how, IActorRef commander)
+    {
+        if (_closed) return;
+        if (_closing != Closing.None && how == Closing.Confirmed) return;
+        _closing = how; // a Close after a ConfirmedClose makes it a plain close
+        _closeCommander = commander;
+        if (_current is null) CloseNow();
+    }
+
+    /// <summary>Every write is out: a Close closes; a ConfirmedClose sends the FIN and waits for the peer's.</summary>
+    private void CloseNow()
+    {
+        if (_closing == Closing.Close)
+        {
+            Finish(Tcp.Closed.Instance);
+            return;
+        }
+        if (_finSent) return;
+        _finSent = true;
+        try
+        {
+            _socket!.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException e)
+        {
+            ErrorClosed(e.SocketErrorCode);
+            return;
+        }
+        if (_peerClosed) Finish(Tcp.ConfirmedClosed.Instance);
+        // Else the peer's EOF arrives through a read the handler asks for (pull mode, as with Akka.IO).
+    }
+
+    private void Abort(IActorRef? commander)
+    {
+        if (_closed) return;
+        _closeCommander = commander;
+        try
+        {
+            _socket!.LingerState = new LingerOption(true, 0); // close sends RST
+        }
+        catch (SocketException)
+        {
+            // already gone
+        }
+        Finish(Tcp.Aborted.Instance, notify: commander is not null);
+    }
+
+    private void ErrorClosed(SocketError error) =>
+        Finish(new Tcp.ErrorClosed(new SocketException((int)error).Message));
+
+    /// <summary>Closes the socket, tells the handler (and whoever asked for the close), and stops.</summary>
+    private void Finish(Tcp.ConnectionClosed how, bool notify = true)
+    {
+        if (_closed) return;
+        Volatile.Write(ref _closed, true);
+        _socket!.Dispose();
+        if (notify)
+        {
+            Handler.Tell(how, _self);
+            if (_closeCommander is not null && !_closeCommander.Equals(Handler) && !_closeCommander.IsNobody())
+                _closeCommander.Tell(how, _self);
+        }
+        // Writes still queued will never go: tell their senders, as Akka.IO does for a closing connection.
+        foreach (var (write, sender) in _writes) sender.Tell(new Tcp.CommandFailed(write), _self);
+        _writes.Clear();
+        Context.Stop(_self);
+    }
+}

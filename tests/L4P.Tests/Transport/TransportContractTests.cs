@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Akka.Actor;
+using Akka.IO;
+using Akka.TestKit.Xunit2;
+using L4P.Config;
+using L4P.Tests.Support;
+using L4P.Transport;
+using Xunit;
+
+namespace L4P.Tests.Transport;
+
+/// <summary>
+/// The part of the Tcp message protocol L4P relies on, checked against both transports with real
+/// sockets on loopback: what passes for Akka.IO must pass for the sockets transport, message for message.
+/// </summary>
+public sealed class TransportContractTests : TestKit
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+
+    public static TheoryData<TransportKind> Both => [TransportKind.Akka, TransportKind.Sockets];
+
+    private sealed class Ack : Tcp.Event
+    {
+        public static readonly Ack Instance = new();
+    }
+
+    /// <summary>Binds with the transport, connects a plain client, returns the connection actor (registered to the test actor).</summary>
+    private async Task<(IActorRef Connection, Socket Client)> AcceptAsync(TransportKind kind)
+    {
+        var tcp = Transports.Start(Sys, kind);
+        tcp.Tell(new Tcp.Bind(TestActor, new IPEndPoint(IPAddress.Loopback, 0), pullMode: true));
+        var bound = ExpectMsg<Tcp.Bound>(Wait);
+        var client = await Net.ConnectAsync((IPEndPoint)bound.LocalAddress);
+        ExpectMsg<Tcp.Connected>(Wait);
+        var connection = LastSender;
+        connection.Tell(new Tcp.Register(TestActor, keepOpenOnPeerClosed: true));
+        return (connection, client);
+    }
+
+    private string ReceiveText(IActorRef connection, int count)
+    {
+        var text = new StringBuilder();
+        while (text.Length < count)
+        {
+            connection.Tell(Tcp.ResumeReading.Instance);
+            text.Append(ExpectMsg<Tcp.Received>(Wait).Data.ToString(Encoding.ASCII));
+        }
+        return text.ToString();
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task Pull_reads_acked_writes_and_a_half_close_each_way(TransportKind kind)
+    {
+        var (connection, client) = await AcceptAsync(kind);
+        using var _ = client;
+
+        // Nothing is delivered before ResumeReading (pull mode).
+        await client.SendAsync("hello"u8.ToArray());
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal("hello", ReceiveText(connection, 5));
+
+        connection.Tell(Tcp.Write.Create(ByteString.FromString("world"), Ack.Instance));
+        ExpectMsg<Ack>(Wait);
+        Assert.Equal("world", Encoding.ASCII.GetString(await Net.ReadExactlyAsync(client, 5)));
+
+        // The client half-closes: PeerClosed, and the connection still writes.
+        client.Shutdown(SocketShutdown.Send);
+        connection.Tell(Tcp.ResumeReading.Instance);
+        ExpectMsg<Tcp.PeerClosed>(Wait);
+        connection.Tell(Tcp.Write.Create(ByteString.FromString("after"), Ack.Instance));
+        ExpectMsg<Ack>(Wait);
+
+        // ConfirmedClose sends our FIN after the pending writes; the peer's FIN is already in: done.
+        Watch(connection);
+        connection.Tell(Tcp.ConfirmedClose.Instance);
+        ExpectMsg<Tcp.ConfirmedClosed>(Wait);
+        ExpectTerminated(connection, Wait);
+        Assert.Equal("after", Encoding.ASCII.GetString(await Net.ReadToEndAsync(client)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task ConfirmedClose_first_then_the_peers_eof_comes_as_ConfirmedClosed(TransportKind kind)
+    {
+        var (connection, client) = await AcceptAsync(kind);
+        using var _ = client;
+        Watch(connection);
+        connection.Tell(Tcp.ConfirmedClose.Instance);
+        Assert.Empty(await Net.ReadToEndAsync(client)); // our FIN
+        client.Shutdown(SocketShutdown.Send);
+        connection.Tell(Tcp.ResumeReading.Instance);
+        ExpectMsg<Tcp.ConfirmedClosed>(Wait); // no PeerClosed before it
+        ExpectTerminated(connection, Wait);
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task Abort_resets_the_peer(TransportKind kind)
+    {
+        var (connection, client) = await AcceptAsync(kind);
+        using var _ = client;
+        connection.Tell(Tcp.Abort.Instance);
+        ExpectMsg<Tcp.Aborted>(Wait);
+        var e = await Assert.ThrowsAsync<SocketException>(async () => await client.ReceiveAsync(new byte[1], SocketFlags.None));
+        Assert.Equal(SocketError.ConnectionReset, e.SocketErrorCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task A_peer_reset_is_ErrorClosed(TransportKind kind)
+    {
+        var (connection, client) = await AcceptAsync(kind);
+        client.LingerState = new LingerOption(true, 0);
+        client.Close(); // RST
+        await Task.Delay(100);
+        connection.Tell(Tcp.ResumeReading.Instance);
+        ExpectMsg<Tcp.ErrorClosed>(Wait);
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public void Connect_reaches_a_listener_and_a_closed_port_fails(TransportKind kind)
+    {
+        var tcp = Transports.Start(Sys, kind);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        tcp.Tell(new Tcp.Connect(listener.LocalEndpoint, pullMode: true));
+        var connected = ExpectMsg<Tcp.Connected>(Wait);
+        var remote = (IPEndPoint)connected.RemoteAddress; // Akka.IO's dual-mode socket reports it IPv4-mapped
+        Assert.Equal(listener.LocalEndpoint, new IPEndPoint(remote.Address.MapToIPv4(), remote.Port));
+        LastSender.Tell(Tcp.Close.Instance);
+        ExpectMsg<Tcp.Closed>(Wait);
+
+        tcp.Tell(new Tcp.Connect(new IPEndPoint(IPAddress.Loopback, TestPorts.Closed()), pullMode: true));
+        var failed = ExpectMsg<Tcp.CommandFailed>(Wait);
+        Assert.IsType<Tcp.Connect>(failed.Cmd);
+    }
+
+    [Fact]
+    public void The_transport_comes_from_the_config_then_the_environment()
+    {
+        var bare = ConfigLoader.Parse("version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "t.yaml", _ => null);
+        var chosen = ConfigLoader.Parse("version: 1\ntransport: sockets\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "t.yaml", _ => null);
+        Assert.Equal(TransportKind.Akka, Transports.Choose(bare, _ => null));
+        Assert.Equal(TransportKind.Sockets, Transports.Choose(bare, v => v == "L4P_TRANSPORT" ? "sockets" : null));
+        Assert.Equal(TransportKind.Sockets, Transports.Choose(chosen, _ => "akka"));
+        var e = Assert.Throws<ConfigException>(() => Transports.Choose(bare, _ => "udp"));
+        Assert.Equal("L4P_TRANSPORT: unknown transport 'udp' (expected akka or sockets)", e.Message);
+        var bad = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("version: 1\ntransport: quic\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "t.yaml", _ => null));
+        Assert.Contains("transport: unknown transport 'quic' (expected akka or sockets)", bad.Message);
+    }
+}
