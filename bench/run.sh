@@ -104,6 +104,7 @@ NGINX_PID=$!
 
 cat > "$W/l4p.yaml" <<L4P
 version: 2
+transport: akka
 log: warn
 servers:
   plain: { listen: ["127.0.0.1:22080"], default: http, maxclients: 20000 }
@@ -122,7 +123,7 @@ L4P
 DOTNET_TieredPGO=1 dotnet src/L4P.Host/bin/Release/net10.0/L4P.Host.dll --config "$W/l4p.yaml" > "$W/l4p.log" 2>&1 & PIDS+=($!)
 L4P_PID=$!
 # The same config on L4P's second transport (transport: sockets), on ports 23xxx.
-{ echo "transport: sockets"; sed -e 's/22080/23080/; s/22443/23443/; s/25203/25204/' "$W/l4p.yaml"; } > "$W/l4p-sockets.yaml"
+sed -e 's/22080/23080/; s/22443/23443/; s/25203/25204/; s/^transport: akka/transport: sockets/' "$W/l4p.yaml" > "$W/l4p-sockets.yaml"
 DOTNET_TieredPGO=1 dotnet src/L4P.Host/bin/Release/net10.0/L4P.Host.dll --config "$W/l4p-sockets.yaml" > "$W/l4p-sockets.log" 2>&1 & PIDS+=($!)
 L4PS_PID=$!
 
@@ -165,12 +166,12 @@ row() { # NAME PLAINPORT TLSPORT BULKPORT PIDS...
 row direct $HTTP $TLS $IPERF
 row haproxy 20080 20443 25201 $HAPROXY_PID
 row nginx 21080 21443 25202 $NGINX_PID
-row l4p 22080 22443 25203 $L4P_PID
+row l4p-akka 22080 22443 25203 $L4P_PID
 row l4p-sockets 23080 23443 25204 $L4PS_PID
 
 python3 - "$DUR" <<PY
 import sys
-names = ["direct", "haproxy", "nginx", "l4p", "l4p-sockets"]
+names = ["direct", "haproxy", "nginx", "l4p-akka", "l4p-sockets"]
 R = {}
 for kv in """$(for k in "${!R[@]}"; do echo "$k=${R[$k]}"; done)""".split():
     k, v = kv.split("=", 1)

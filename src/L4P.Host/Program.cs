@@ -112,7 +112,7 @@ public static class Program
         }
     }
 
-    internal static IHost BuildHost(ProxyConfig config, Akka.Configuration.Config hocon, TransportKind transport = TransportKind.Akka)
+    internal static IHost BuildHost(ProxyConfig config, Akka.Configuration.Config hocon, TransportKind transport = TransportKind.Sockets)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {

@@ -16,7 +16,7 @@ public sealed record ProxyConfig(
 {
     public ClusterConfig Cluster { get; init; } = ClusterConfig.Disabled;
 
-    /// <summary>The <c>transport:</c> key; null when absent (then <c>$L4P_TRANSPORT</c> or Akka.IO). Applies at start.</summary>
+    /// <summary>The <c>transport:</c> key; null when absent (then <c>$L4P_TRANSPORT</c>, else sockets). Applies at start.</summary>
     public TransportKind? Transport { get; init; }
 }
 

@@ -28,7 +28,10 @@ internal sealed class SocketConnection : ActorBase
 
     private sealed record SendEnded(SocketError Error, int Sent);
 
-    private sealed record ConnectEnded(Exception? Error);
+    private sealed class ConnectFailed
+    {
+        public static readonly ConnectFailed Instance = new();
+    }
 
     private enum Closing { None, Close, Confirmed }
 
@@ -56,7 +59,7 @@ internal sealed class SocketConnection : ActorBase
     private bool _finSent;
     private bool _closed;
 
-    /// <summary>An accepted socket; <paramref name="commander"/> (the Bind's handler) is told Connected.</summary>
+    /// <summary>An accepted socket, already <see cref="Prepare"/>d; <paramref name="commander"/> is the Bind's handler.</summary>
     public SocketConnection(Socket socket, IActorRef commander, int frameSize)
     {
         _socket = socket;
@@ -77,12 +80,7 @@ internal sealed class SocketConnection : ActorBase
     protected override void PreStart()
     {
         _self = Self;
-        if (_connect is null)
-        {
-            Prepare(_socket!);
-            _commander.Tell(new Tcp.Connected(_socket!.RemoteEndPoint!, _socket.LocalEndPoint!), _self);
-            return;
-        }
+        if (_connect is null) return; // accepted: the listener has prepared the socket and told the handler
         var remote = _connect.RemoteAddress;
         var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _socket = socket;
@@ -90,16 +88,26 @@ internal sealed class SocketConnection : ActorBase
         if (_connect.LocalAddress is { } local) socket.Bind(local);
         var cts = _connect.Timeout is { } t ? new CancellationTokenSource(t) : null;
         var self = _self;
+        var commander = _commander;
+        var connect = _connect;
         socket.ConnectAsync(remote, cts?.Token ?? CancellationToken.None).AsTask().ContinueWith(task =>
         {
             cts?.Dispose();
-            self.Tell(new ConnectEnded(task.IsCompletedSuccessfully ? null
-                : task.IsCanceled ? new TimeoutException($"connect timeout after {_connect.Timeout}")
-                : task.Exception!.GetBaseException()));
+            if (task.IsCompletedSuccessfully)
+            {
+                // Told from here, not through this actor's mailbox: one hop less per new connection.
+                // The socket is not shared yet, so preparing it here is safe.
+                Prepare(socket);
+                commander.Tell(new Tcp.Connected(socket.RemoteEndPoint!, socket.LocalEndPoint!), self);
+                return;
+            }
+            Exception cause = task.IsCanceled ? new TimeoutException($"connect timeout after {connect.Timeout}") : task.Exception!.GetBaseException();
+            commander.Tell(new Tcp.CommandFailed(connect).WithCause(cause), self);
+            self.Tell(ConnectFailed.Instance);
         }, TaskScheduler.Default);
     }
 
-    private static void Prepare(Socket socket)
+    internal static void Prepare(Socket socket)
     {
         socket.NoDelay = true;
         socket.Blocking = false; // reads and writes are tried at once; "would block" means wait
@@ -117,8 +125,8 @@ internal sealed class SocketConnection : ActorBase
     {
         switch (message)
         {
-            case ConnectEnded c:
-                OnConnected(c.Error);
+            case ConnectFailed:
+                Context.Stop(_self);
                 return true;
             case Tcp.Register r:
                 _handler = r.Handler;
@@ -158,18 +166,6 @@ internal sealed class SocketConnection : ActorBase
     }
 
     private IActorRef Handler => _handler ?? _commander;
-
-    private void OnConnected(Exception? error)
-    {
-        if (error is not null)
-        {
-            _commander.Tell(new Tcp.CommandFailed(_connect!).WithCause(error), _self);
-            Context.Stop(_self);
-            return;
-        }
-        Prepare(_socket!);
-        _commander.Tell(new Tcp.Connected(_socket!.RemoteEndPoint!, _socket.LocalEndPoint!), _self);
-    }
 
     // ---- reading ----
 

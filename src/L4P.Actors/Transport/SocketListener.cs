@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.IO;
@@ -101,7 +102,20 @@ internal sealed class SocketListener : ActorBase
         {
             case Accepted a:
                 var socket = a.Socket;
-                Context.ActorOf(Connections.FactoryProps.For(() => new SocketConnection(socket, _bind.Handler, _frameSize)));
+                EndPoint remote, local;
+                try
+                {
+                    SocketConnection.Prepare(socket);
+                    (remote, local) = (socket.RemoteEndPoint!, socket.LocalEndPoint!);
+                }
+                catch (SocketException)
+                {
+                    socket.Dispose(); // gone before we saw it
+                    return true;
+                }
+                var connection = Context.ActorOf(Connections.FactoryProps.For(() => new SocketConnection(socket, _bind.Handler, _frameSize)));
+                // Told here rather than from the child's PreStart: the handler starts while the child is created.
+                _bind.Handler.Tell(new Tcp.Connected(remote, local), connection);
                 return true;
             case AcceptFailed:
                 return true;

@@ -10,13 +10,16 @@ public static class Transports
     /// <summary>Read when the config has no <c>transport:</c> key (the test suite runs once per transport with it).</summary>
     public const string EnvironmentVariable = "L4P_TRANSPORT";
 
-    /// <summary>The config's <c>transport:</c>, else <c>$L4P_TRANSPORT</c>, else Akka.IO.</summary>
+    /// <summary>
+    /// The config's <c>transport:</c>, else <c>$L4P_TRANSPORT</c>, else the sockets transport: ahead of
+    /// Akka.IO in <c>bench/run.sh</c> and passing the same suite (README: Performance).
+    /// </summary>
     /// <exception cref="ConfigException">The environment variable names no transport.</exception>
     public static TransportKind Choose(ProxyConfig config, Func<string, string?> env)
     {
         if (config.Transport is { } chosen) return chosen;
         var value = env(EnvironmentVariable);
-        if (string.IsNullOrEmpty(value)) return TransportKind.Akka;
+        if (string.IsNullOrEmpty(value)) return TransportKind.Sockets;
         return TryParse(value) ?? throw new ConfigException($"{EnvironmentVariable}: unknown transport '{value}' (expected akka or sockets)");
     }
 

@@ -144,8 +144,8 @@ public sealed class TransportContractTests : TestKit
     {
         var bare = ConfigLoader.Parse("version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "t.yaml", _ => null);
         var chosen = ConfigLoader.Parse("version: 1\ntransport: sockets\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "t.yaml", _ => null);
-        Assert.Equal(TransportKind.Akka, Transports.Choose(bare, _ => null));
-        Assert.Equal(TransportKind.Sockets, Transports.Choose(bare, v => v == "L4P_TRANSPORT" ? "sockets" : null));
+        Assert.Equal(TransportKind.Sockets, Transports.Choose(bare, _ => null));
+        Assert.Equal(TransportKind.Akka, Transports.Choose(bare, v => v == "L4P_TRANSPORT" ? "akka" : null));
         Assert.Equal(TransportKind.Sockets, Transports.Choose(chosen, _ => "akka"));
         var e = Assert.Throws<ConfigException>(() => Transports.Choose(bare, _ => "udp"));
         Assert.Equal("L4P_TRANSPORT: unknown transport 'udp' (expected akka or sockets)", e.Message);
