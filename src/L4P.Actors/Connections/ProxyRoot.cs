@@ -14,7 +14,7 @@ namespace L4P.Connections;
 /// removed ones drain; connections in flight keep the generation they started with.
 /// <see cref="Drain"/> answers once every listener has unbound and its connections have ended.
 /// </summary>
-public sealed class ProxyRoot : ActorBase
+public sealed class ProxyRoot : ActorBase, IWithTimers
 {
     public sealed record WaitReady
     {
@@ -62,6 +62,21 @@ public sealed class ProxyRoot : ActorBase
         _services = services;
         _current = StartGeneration(1, config);
     }
+
+    private sealed class SchedulerStarted
+    {
+        public static readonly SchedulerStarted Instance = new();
+    }
+
+    protected override void PreStart() =>
+        // Akka's HashedWheelTimerScheduler starts its worker on the first timer, and every thread that
+        // schedules meanwhile blocks until it runs. If that first timer is a burst of new connections
+        // each starting its idle timer, they block every thread-pool thread and the worker waits for
+        // the pool to grow: a fresh process stalled ~9 s on its first 50 concurrent connections.
+        // One timer here, before any listener is bound, starts the worker with nobody waiting.
+        Timers.StartSingleTimer(SchedulerStarted.Instance, SchedulerStarted.Instance, TimeSpan.FromMilliseconds(1));
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ProxyConfig config, ProxyServices services) =>
         Akka.Actor.Props.Create(() => new ProxyRoot(config, services));
@@ -119,6 +134,8 @@ public sealed class ProxyRoot : ActorBase
                     FinishReloadIfBound();
                 }
                 else Answer(new BindFailed(f.Server, f.Configured, f.Reason));
+                return true;
+            case SchedulerStarted:
                 return true;
             case WaitReady:
                 if (_readyAnswer is not null) Sender.Tell(_readyAnswer);

@@ -123,6 +123,28 @@ public sealed class HostProcessTests : IDisposable
         // Then the port is closed.
         await Assert.ThrowsAnyAsync<SocketException>(() => Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, listen)));
     }
+
+    [Fact]
+    public async Task A_fresh_process_serves_its_first_burst_of_connections_without_stalling()
+    {
+        // Regression: Akka's scheduler starts its worker thread on the first timer and blocks whoever
+        // schedules meanwhile; 50 first connections each starting an idle timer blocked the whole thread
+        // pool of a fresh process for ~9 s. Every connection must now answer well within that.
+        await using var backend = TcpBackend.Echo();
+        var port = TestPorts.Free();
+        var path = Write($"version: 1\nservers:\n  p: {{ listen: [\"127.0.0.1:{port}\"], default: b, maxclients: 500 }}\nupstream:\n  b: \"tcp://{backend.Endpoint}\"\n");
+        using var host = new HostProcess($"--config {path}");
+        await host.WaitForOutputAsync("started with", TimeSpan.FromSeconds(30));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
+        {
+            using var c = await Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port));
+            var word = System.Text.Encoding.ASCII.GetBytes($"hello {i:D2}");
+            await c.SendAsync(word);
+            Assert.Equal(word, await Net.ReadExactlyAsync(c, word.Length, TimeSpan.FromSeconds(30)));
+        }));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"the first 50 connections took {watch.Elapsed.TotalSeconds:F1} s");
+    }
 }
 
 public sealed class SystemdTests
