@@ -523,40 +523,39 @@ public static class ConfigLoader
         return up with { Targets = targets.ToImmutable() };
     }
 
-    private static HealthCheckConfig ParseCheck(YamlNodes y, YamlNode node, string path)
-    {
-        var c = HealthCheckConfig.Defaults;
-        if (y.OptionalMapping(node, path) is not { } map) return c;
-        foreach (var (key, value, keyNode) in y.Entries(map, path))
+    private static HealthCheckConfig ParseCheck(YamlNodes y, YamlNode node, string path) =>
+        ParseOptions(y, node, path, HealthCheckConfig.Defaults, "interval, timeout, rise, fall, send or expect", (c, key, value, p) => key switch
         {
-            var p = $"{path}.{key}";
-            c = key switch
-            {
-                "interval" => c with { Interval = Positive(y, value, p) },
-                "timeout" => c with { Timeout = Positive(y, value, p) },
-                "rise" => c with { Rise = y.Int(value, p, 1, 100) },
-                "fall" => c with { Fall = y.Int(value, p, 1, 100) },
-                "send" => c with { Send = y.String(value, p) },
-                "expect" => c with { Expect = y.String(value, p) },
-                _ => throw y.Error(keyNode, p, "unknown key (expected interval, timeout, rise, fall, send or expect)"),
-            };
-        }
-        return c;
-    }
+            "interval" => c with { Interval = Positive(y, value, p) },
+            "timeout" => c with { Timeout = Positive(y, value, p) },
+            "rise" => c with { Rise = y.Int(value, p, 1, 100) },
+            "fall" => c with { Fall = y.Int(value, p, 1, 100) },
+            "send" => c with { Send = y.String(value, p) },
+            "expect" => c with { Expect = y.String(value, p) },
+            _ => null,
+        });
 
-    private static OutlierConfig ParseOutlier(YamlNodes y, YamlNode node, string path)
+    private static OutlierConfig ParseOutlier(YamlNodes y, YamlNode node, string path) =>
+        ParseOptions(y, node, path, OutlierConfig.Defaults, "failures or eject_for", (c, key, value, p) => key switch
+        {
+            "failures" => c with { Failures = y.Int(value, p, 1, 1000) },
+            "eject_for" => c with { EjectFor = Positive(y, value, p) },
+            _ => null,
+        });
+
+    /// <summary>
+    /// A small mapping of optional keys over <paramref name="defaults"/> (an empty or null value keeps
+    /// them): <paramref name="apply"/> returns the record changed by one key, or null for an unknown key.
+    /// </summary>
+    private static T ParseOptions<T>(YamlNodes y, YamlNode node, string path, T defaults, string expected,
+        Func<T, string, YamlNode, string, T?> apply) where T : class
     {
-        var c = OutlierConfig.Defaults;
+        var c = defaults;
         if (y.OptionalMapping(node, path) is not { } map) return c;
         foreach (var (key, value, keyNode) in y.Entries(map, path))
         {
             var p = $"{path}.{key}";
-            c = key switch
-            {
-                "failures" => c with { Failures = y.Int(value, p, 1, 1000) },
-                "eject_for" => c with { EjectFor = Positive(y, value, p) },
-                _ => throw y.Error(keyNode, p, "unknown key (expected failures or eject_for)"),
-            };
+            c = apply(c, key, value, p) ?? throw y.Error(keyNode, p, $"unknown key (expected {expected})");
         }
         return c;
     }

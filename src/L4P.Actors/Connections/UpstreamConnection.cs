@@ -212,6 +212,8 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     private int _counted;
 
+    private static readonly TimeSpan TransportGrace = TimeSpan.FromSeconds(1);
+
     private void TryNextAddress()
     {
         // Time is up (the transport's own connect timeout may report just before our timer): the timer
@@ -224,7 +226,9 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
             return;
         }
         var endpoint = _endpoints[_next++];
-        _services.TcpManager.Tell(new Tcp.Connect(endpoint, null, null, remaining, pullMode: true));
+        // Our timer is the deadline (it names the result connect_timeout); the transport's own connect
+        // timeout only backs it up, so it must not fire first.
+        _services.TcpManager.Tell(new Tcp.Connect(endpoint, null, null, remaining + TransportGrace, pullMode: true));
     }
 
     private void Fail(string code, string reason)

@@ -81,6 +81,9 @@ internal sealed class SocketConnection : ActorBase
     {
         _self = Self;
         if (_connect is null) return; // accepted: the listener has prepared the socket and told the handler
+        // Whoever asked may be gone before the socket connects (its own deadline passed): then nobody
+        // would ever register or close this connection (Akka.IO has register-timeout for that).
+        Context.Watch(_commander);
         var remote = _connect.RemoteAddress;
         var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _socket = socket;
@@ -97,11 +100,21 @@ internal sealed class SocketConnection : ActorBase
             {
                 // Told from here, not through this actor's mailbox: one hop less per new connection.
                 // The socket is not shared yet, so preparing it here is safe.
-                Prepare(socket);
-                commander.Tell(new Tcp.Connected(socket.RemoteEndPoint!, socket.LocalEndPoint!), self);
+                try
+                {
+                    Prepare(socket);
+                    commander.Tell(new Tcp.Connected(socket.RemoteEndPoint!, socket.LocalEndPoint!), self);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // aborted meanwhile (its commander went away)
+                }
                 return;
             }
-            Exception cause = task.IsCanceled ? new TimeoutException($"connect timeout after {connect.Timeout}") : task.Exception!.GetBaseException();
+            var error = task.Exception?.GetBaseException();
+            Exception cause = task.IsCanceled || error is OperationCanceledException
+                ? new TimeoutException($"connect timeout after {connect.Timeout}")
+                : error!;
             commander.Tell(new Tcp.CommandFailed(connect).WithCause(cause), self);
             self.Tell(ConnectFailed.Instance);
         }, TaskScheduler.Default);
@@ -156,10 +169,12 @@ internal sealed class SocketConnection : ActorBase
             case Tcp.Abort:
                 Abort(Sender);
                 return true;
-            case Terminated t when t.ActorRef.Equals(_handler):
+            case Terminated t when t.ActorRef.Equals(_handler ?? _commander):
                 // Nobody left to report to (Akka.IO does the same): reset and go.
                 Abort(null);
                 return true;
+            case Terminated:
+                return true; // the commander, after a Register handed the connection to someone else
             default:
                 return false;
         }
