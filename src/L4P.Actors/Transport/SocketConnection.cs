@@ -85,10 +85,20 @@ internal sealed class SocketConnection : ActorBase
         // would ever register or close this connection (Akka.IO has register-timeout for that).
         Context.Watch(_commander);
         var remote = _connect.RemoteAddress;
-        var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _socket = socket;
-        foreach (var option in _connect.Options) option.BeforeConnect(socket);
-        if (_connect.LocalAddress is { } local) socket.Bind(local);
+        Socket socket;
+        try
+        {
+            socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            _socket = socket;
+            foreach (var option in _connect.Options) option.BeforeConnect(socket);
+            if (_connect.LocalAddress is { } local) socket.Bind(local);
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException or NotSupportedException)
+        {
+            _commander.Tell(new Tcp.CommandFailed(_connect).WithCause(e), _self);
+            Context.Stop(_self);
+            return;
+        }
         var cts = _connect.Timeout is { } t ? new CancellationTokenSource(t) : null;
         var self = _self;
         var commander = _commander;
