@@ -13,7 +13,8 @@ namespace L4P.Transport;
 /// <list type="bullet">
 /// <item>Reads are pull-only and try the socket at once (non-blocking) on ResumeReading; only when it has
 /// nothing does it wait with a zero-byte receive, which holds no buffer. An idle connection owns no
-/// buffer; a read borrows one from the shared pool for the length of a syscall.</item>
+/// buffer; a read borrows one from the shared pool for the length of a syscall, except in bulk (whole
+/// frames in a row), where a full frame becomes the Received as is, without a copy.</item>
 /// <item>Socket completions tell the handler directly (Received from the receive callback), and writes
 /// that the socket takes at once are acked at once: two actor hops per relayed chunk fewer than Akka.IO.</item>
 /// <item>A refused connect fails at once (Akka.IO retries it five times).</item>
@@ -47,6 +48,9 @@ internal sealed class SocketConnection : ActorBase
     private int _reading;
     private SocketAsyncEventArgs? _readArgs;
     private bool _peerClosed;
+
+    // The last read filled a whole frame. Touched only by whoever holds the outstanding read.
+    private bool _bulk;
 
     // Writing: queued writes, the one being sent asynchronously, and what is left of it.
     private readonly Queue<(Tcp.Write Write, IActorRef Sender)> _writes = new();
@@ -232,7 +236,12 @@ internal sealed class SocketConnection : ActorBase
     private bool TryReceive()
     {
         if (Volatile.Read(ref _closed)) return true;
+        // Every read borrows a pooled frame. While the peer fills whole frames (bulk), a frame that came
+        // back full is handed over as is and never returned (the pool makes a new one, uninitialized):
+        // no copy and no zeroing. Otherwise only what came is copied out and the frame goes back, so a
+        // small read pins no frame, and neither does an idle connection.
         var buffer = ArrayPool<byte>.Shared.Rent(_frameSize);
+        var keep = false;
         try
         {
             var n = _socket!.Receive(buffer, 0, _frameSize, SocketFlags.None, out var error);
@@ -240,7 +249,23 @@ internal sealed class SocketConnection : ActorBase
             Volatile.Write(ref _reading, 0);
             if (error != SocketError.Success) _self.Tell(new ReadEnded(error));
             else if (n == 0) _self.Tell(new ReadEnded(SocketError.Success)); // EOF
-            else Handler.Tell(new Tcp.Received(ByteString.CopyFrom(buffer, 0, n)), _self);
+            else
+            {
+                ByteString data;
+                if (_bulk && n == _frameSize)
+                {
+                    data = ByteString.FromBytes(buffer, 0, n);
+                    keep = true;
+                }
+                else
+                {
+                    var copy = GC.AllocateUninitializedArray<byte>(n);
+                    Buffer.BlockCopy(buffer, 0, copy, 0, n);
+                    data = ByteString.FromBytes(copy);
+                }
+                _bulk = n == _frameSize;
+                Handler.Tell(new Tcp.Received(data), _self);
+            }
             return true;
         }
         catch (ObjectDisposedException)
@@ -249,7 +274,7 @@ internal sealed class SocketConnection : ActorBase
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (!keep) ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
