@@ -74,15 +74,10 @@ public sealed class OutlierTable
     {
         if (!IPEndPoint.TryParse(v.Address, out var address)) return;
         var key = (v.Upstream, address);
-        ImmutableDictionary<(string, IPEndPoint), DateTimeOffset> before, after;
-        do
-        {
-            before = Volatile.Read(ref _ejected);
-            after = v.Ejected ? before.SetItem(key, _time.GetUtcNow() + v.For) : before.Remove(key);
-        }
-        while (!ReferenceEquals(Interlocked.CompareExchange(ref _ejected, after, before), before));
+        var until = _time.GetUtcNow() + v.For;
+        var changed = Swap(e => v.Ejected ? e.SetItem(key, until) : e.Remove(key));
         if (v.Ejected) Log.Ejected(_log, v.Upstream, v.Address, Durations.Format(v.For), why);
-        else if (!ReferenceEquals(before, after)) Log.Restored(_log, v.Upstream, v.Address, why);
+        else if (changed) Log.Restored(_log, v.Upstream, v.Address, why);
     }
 
     /// <summary>No address is ejected anywhere: the common case, one volatile read.</summary>
@@ -93,14 +88,22 @@ public sealed class OutlierTable
         var ejected = Volatile.Read(ref _ejected);
         if (ejected.IsEmpty || !ejected.TryGetValue((upstream, address), out var until)) return false;
         if (until > _time.GetUtcNow()) return true;
-        // The time passed: back in rotation (removed here, as no timer runs for it).
+        // The time passed: back in rotation (removed here, as no timer runs for it), unless a newer
+        // verdict replaced this one meanwhile.
+        Swap(e => e.TryGetValue((upstream, address), out var u) && u == until ? e.Remove((upstream, address)) : e);
+        return false;
+    }
+
+    /// <summary>Replaces the ejected set atomically; true when <paramref name="change"/> changed it.</summary>
+    private bool Swap(Func<ImmutableDictionary<(string, IPEndPoint), DateTimeOffset>, ImmutableDictionary<(string, IPEndPoint), DateTimeOffset>> change)
+    {
         ImmutableDictionary<(string, IPEndPoint), DateTimeOffset> before, after;
         do
         {
             before = Volatile.Read(ref _ejected);
-            after = before.TryGetValue((upstream, address), out var u) && u == until ? before.Remove((upstream, address)) : before;
+            after = change(before);
         }
         while (!ReferenceEquals(Interlocked.CompareExchange(ref _ejected, after, before), before));
-        return false;
+        return !ReferenceEquals(before, after);
     }
 }
