@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
 using Akka.Actor;
+using Akka.Event;
 using Akka.IO;
 
 namespace L4P.Transport;
@@ -23,28 +24,19 @@ namespace L4P.Transport;
 /// asynchronous receive is issued, then from its completion until Received is sent; writes only from the
 /// actor (an asynchronous send reports back with a message).
 /// </summary>
-internal sealed class SocketConnection : ActorBase
+internal sealed class SocketConnection : InlineActorRef
 {
-    private sealed record ReadEnded(SocketError Error);
-
-    private sealed record SendEnded(SocketError Error, int Sent);
-
-    private sealed class ConnectFailed
-    {
-        public static readonly ConnectFailed Instance = new();
-    }
-
     private enum Closing { None, Close, Confirmed }
 
     private readonly int _frameSize;
     private readonly Tcp.Connect? _connect;
     private readonly IActorRef _commander;
+    private readonly LiveConnections _live;
     private Socket? _socket;
-    private IActorRef _self = ActorRefs.Nobody;
     private IActorRef? _handler;
     private bool _keepOpenOnPeerClosed = true;
 
-    // Reading: 1 while a receive is outstanding (set by the actor, cleared by whoever completes it).
+    // Reading: 1 while a receive is outstanding (set under the gate, cleared by whoever completes it).
     private int _reading;
     private SocketAsyncEventArgs? _readArgs;
     private bool _peerClosed;
@@ -52,8 +44,8 @@ internal sealed class SocketConnection : ActorBase
     // The last read filled a whole frame. Touched only by whoever holds the outstanding read.
     private bool _bulk;
 
-    // Writing: queued writes, the one being sent asynchronously, and what is left of it.
-    private readonly Queue<(Tcp.Write Write, IActorRef Sender)> _writes = new();
+    // Writing: queued writes (made on the first that must wait), the one being sent asynchronously, and what is left of it.
+    private Queue<(Tcp.Write Write, IActorRef Sender)>? _writes;
     private (Tcp.Write Write, IActorRef Sender)? _current;
     private SocketAsyncEventArgs? _writeArgs;
     private ByteString _unsent = ByteString.Empty;
@@ -64,60 +56,64 @@ internal sealed class SocketConnection : ActorBase
     private bool _closed;
 
     /// <summary>An accepted socket, already <see cref="Prepare"/>d; <paramref name="commander"/> is the Bind's handler.</summary>
-    public SocketConnection(Socket socket, IActorRef commander, int frameSize)
+    public SocketConnection(Socket socket, IActorRef commander, int frameSize, LiveConnections live)
+        : base(live.Provider, live.Owner)
     {
         _socket = socket;
         _commander = commander;
         _frameSize = frameSize;
+        _live = live;
+        live.Add(this);
     }
 
-    /// <summary>An outgoing connection; <paramref name="commander"/> gets Connected or CommandFailed.</summary>
-    public SocketConnection(Tcp.Connect connect, IActorRef commander, int frameSize)
+    /// <summary>An outgoing connection; <paramref name="commander"/> gets Connected or CommandFailed once <see cref="Connect"/> is called.</summary>
+    public SocketConnection(Tcp.Connect connect, IActorRef commander, int frameSize, LiveConnections live)
+        : base(live.Provider, live.Owner)
     {
         _connect = connect;
         _commander = commander;
         _frameSize = frameSize;
+        _live = live;
+        live.Add(this);
     }
 
-    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
-
-    protected override void PreStart()
+    /// <summary>Starts an outgoing connection.</summary>
+    public void Connect()
     {
-        _self = Self;
-        if (_connect is null) return; // accepted: the listener has prepared the socket and told the handler
-        // Whoever asked may be gone before the socket connects (its own deadline passed): then nobody
-        // would ever register or close this connection (Akka.IO has register-timeout for that).
-        Context.Watch(_commander);
-        var remote = _connect.RemoteAddress;
-        Socket socket;
-        try
-        {
-            socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            _socket = socket;
-            foreach (var option in _connect.Options) option.BeforeConnect(socket);
-            if (_connect.LocalAddress is { } local) socket.Bind(local);
-        }
-        catch (Exception e) when (e is SocketException or ArgumentException or NotSupportedException)
-        {
-            _commander.Tell(new Tcp.CommandFailed(_connect).WithCause(e), _self);
-            Context.Stop(_self);
-            return;
-        }
-        var cts = _connect.Timeout is { } t ? new CancellationTokenSource(t) : null;
-        var self = _self;
+        var connect = _connect!;
         var commander = _commander;
-        var connect = _connect;
+        var remote = connect.RemoteAddress;
+        Socket socket;
+        lock (Gate)
+        {
+            // Whoever asked may be gone before the socket connects (its own deadline passed): then nobody
+            // would ever register or close this connection (Akka.IO has register-timeout for that).
+            WatchActor(commander);
+            try
+            {
+                socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                _socket = socket;
+                foreach (var option in connect.Options) option.BeforeConnect(socket);
+                if (connect.LocalAddress is { } local) socket.Bind(local);
+            }
+            catch (Exception e) when (e is SocketException or ArgumentException or NotSupportedException)
+            {
+                commander.Tell(new Tcp.CommandFailed(connect).WithCause(e), this);
+                Finish(Tcp.Aborted.Instance, notify: false);
+                return;
+            }
+        }
+        var cts = connect.Timeout is { } t ? new CancellationTokenSource(t) : null;
         socket.ConnectAsync(remote, cts?.Token ?? CancellationToken.None).AsTask().ContinueWith(task =>
         {
             cts?.Dispose();
             if (task.IsCompletedSuccessfully)
             {
-                // Told from here, not through this actor's mailbox: one hop less per new connection.
                 // The socket is not shared yet, so preparing it here is safe.
                 try
                 {
                     Prepare(socket);
-                    commander.Tell(new Tcp.Connected(socket.RemoteEndPoint!, socket.LocalEndPoint!), self);
+                    commander.Tell(new Tcp.Connected(socket.RemoteEndPoint!, socket.LocalEndPoint!), this);
                 }
                 catch (ObjectDisposedException)
                 {
@@ -129,8 +125,8 @@ internal sealed class SocketConnection : ActorBase
             Exception cause = task.IsCanceled || error is OperationCanceledException
                 ? new TimeoutException($"connect timeout after {connect.Timeout}")
                 : error!;
-            commander.Tell(new Tcp.CommandFailed(connect).WithCause(cause), self);
-            self.Tell(ConnectFailed.Instance);
+            commander.Tell(new Tcp.CommandFailed(connect).WithCause(cause), this);
+            lock (Gate) Finish(Tcp.Aborted.Instance, notify: false);
         }, TaskScheduler.Default);
     }
 
@@ -140,58 +136,52 @@ internal sealed class SocketConnection : ActorBase
         socket.Blocking = false; // reads and writes are tried at once; "would block" means wait
     }
 
-    protected override void PostStop()
+    /// <summary>Ends the connection with a reset, telling nobody (its listener or transport stopped).</summary>
+    public void Kill()
     {
-        _closed = true;
-        _socket?.Dispose();
-        _readArgs?.Dispose();
-        _writeArgs?.Dispose();
+        lock (Gate) Abort(null);
     }
 
-    protected override bool Receive(object message)
+    protected override void OnMessage(object message, IActorRef sender)
     {
         switch (message)
         {
-            case ConnectFailed:
-                Context.Stop(_self);
-                return true;
             case Tcp.Register r:
                 _handler = r.Handler;
                 _keepOpenOnPeerClosed = r.KeepOpenOnPeerClosed;
-                Context.Watch(_handler);
-                return true;
+                WatchActor(_handler);
+                break;
             case Tcp.ResumeReading:
                 if (!_closed && !_peerClosed) Read();
-                return true;
+                break;
             case Tcp.SuspendReading:
-                return true; // pull mode: nothing is read until the next ResumeReading anyway
+                break; // pull mode: nothing is read until the next ResumeReading anyway
             case Tcp.Write w:
-                OnWrite(w);
-                return true;
-            case SendEnded s:
-                OnSendEnded(s);
-                return true;
-            case ReadEnded e:
-                OnReadEnded(e.Error);
-                return true;
+                OnWrite(w, sender);
+                break;
             case Tcp.Close:
-                StartClose(Closing.Close, Sender);
-                return true;
+                StartClose(Closing.Close, sender);
+                break;
             case Tcp.ConfirmedClose:
-                StartClose(Closing.Confirmed, Sender);
-                return true;
+                StartClose(Closing.Confirmed, sender);
+                break;
             case Tcp.Abort:
-                Abort(Sender);
-                return true;
-            case Terminated t when t.ActorRef.Equals(_handler ?? _commander):
-                // Nobody left to report to (Akka.IO does the same): reset and go.
+                Abort(sender);
+                break;
+            case PoisonPill or Akka.Actor.Kill:
                 Abort(null);
-                return true;
-            case Terminated:
-                return true; // the commander, after a Register handed the connection to someone else
+                break;
             default:
-                return false;
+                DeadLetters.Tell(new DeadLetter(message, sender, this), sender);
+                break;
         }
+    }
+
+    protected override void OnWatchedStopped(IActorRef actor)
+    {
+        // Nobody left to report to (Akka.IO does the same): reset and go. The commander matters only
+        // until a Register hands the connection to someone else.
+        if (actor.Equals(Handler)) Abort(null);
     }
 
     private IActorRef Handler => _handler ?? _commander;
@@ -218,7 +208,7 @@ internal sealed class SocketConnection : ActorBase
         if (e.SocketError != SocketError.Success)
         {
             Volatile.Write(ref _reading, 0);
-            _self.Tell(new ReadEnded(e.SocketError));
+            ReadEnded(e.SocketError);
             return;
         }
         if (TryReceive()) return;
@@ -247,8 +237,8 @@ internal sealed class SocketConnection : ActorBase
             var n = _socket!.Receive(buffer, 0, _frameSize, SocketFlags.None, out var error);
             if (error == SocketError.WouldBlock) return false;
             Volatile.Write(ref _reading, 0);
-            if (error != SocketError.Success) _self.Tell(new ReadEnded(error));
-            else if (n == 0) _self.Tell(new ReadEnded(SocketError.Success)); // EOF
+            if (error != SocketError.Success) ReadEnded(error);
+            else if (n == 0) ReadEnded(SocketError.Success); // EOF
             else
             {
                 ByteString data;
@@ -264,7 +254,7 @@ internal sealed class SocketConnection : ActorBase
                     data = ByteString.FromBytes(copy);
                 }
                 _bulk = n == _frameSize;
-                Handler.Tell(new Tcp.Received(data), _self);
+                Handler.Tell(new Tcp.Received(data), this);
             }
             return true;
         }
@@ -276,6 +266,12 @@ internal sealed class SocketConnection : ActorBase
         {
             if (!keep) ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>The outstanding read found EOF or an error (under the gate, or from a completion).</summary>
+    private void ReadEnded(SocketError error)
+    {
+        lock (Gate) OnReadEnded(error);
     }
 
     private void OnReadEnded(SocketError error)
@@ -294,44 +290,48 @@ internal sealed class SocketConnection : ActorBase
             Finish(Tcp.ConfirmedClosed.Instance);
             return;
         }
-        if (_keepOpenOnPeerClosed) Handler.Tell(Tcp.PeerClosed.Instance, _self);
+        if (_keepOpenOnPeerClosed) Handler.Tell(Tcp.PeerClosed.Instance, this);
         else Finish(Tcp.PeerClosed.Instance);
     }
 
     // ---- writing ----
 
-    private void OnWrite(Tcp.Write w)
+    private void OnWrite(Tcp.Write w, IActorRef sender)
     {
         if (_closed || _closing != Closing.None)
         {
-            Sender.Tell(new Tcp.CommandFailed(w), _self); // as Akka.IO: nothing is written after a close
+            sender.Tell(new Tcp.CommandFailed(w), this); // as Akka.IO: nothing is written after a close
             return;
         }
-        _writes.Enqueue((w, Sender));
-        if (_current is null) WriteQueued();
+        if (_current is null) Send(w, sender); // the usual case: nothing waiting, no queue
+        else (_writes ??= new Queue<(Tcp.Write, IActorRef)>()).Enqueue((w, sender));
     }
 
-    /// <summary>Sends queued writes while the socket takes them at once; the rest waits for an async send.</summary>
+    /// <summary>Sends at once what the socket takes; the rest waits for an async send.</summary>
+    private void Send(Tcp.Write write, IActorRef sender)
+    {
+        var unsent = SendNow(write.Data, out var error);
+        if (error != SocketError.Success)
+        {
+            ErrorClosed(error);
+            return;
+        }
+        if (unsent.IsEmpty)
+        {
+            if (write.WantsAck) sender.Tell(write.Ack, this);
+            return;
+        }
+        _current = (write, sender);
+        _unsent = unsent;
+        SendLater();
+    }
+
+    /// <summary>Sends queued writes while the socket takes them at once; then a pending close may go.</summary>
     private void WriteQueued()
     {
-        while (_current is null && _writes.TryDequeue(out var item))
-        {
-            var unsent = SendNow(item.Write.Data, out var error);
-            if (error != SocketError.Success)
-            {
-                ErrorClosed(error);
-                return;
-            }
-            if (unsent.IsEmpty)
-            {
-                if (item.Write.WantsAck) item.Sender.Tell(item.Write.Ack, _self);
-                continue;
-            }
-            _current = item;
-            _unsent = unsent;
-            SendLater();
-        }
-        if (_current is null && _closing != Closing.None) CloseNow();
+        while (_current is null && !_closed && _writes is { } queue && queue.TryDequeue(out var item))
+            Send(item.Write, item.Sender);
+        if (_current is null && !_closed && _closing != Closing.None) CloseNow();
     }
 
     /// <returns>What the socket did not take (empty when all of it went out).</returns>
@@ -359,23 +359,26 @@ internal sealed class SocketConnection : ActorBase
         if (_writeArgs is null)
         {
             _writeArgs = new SocketAsyncEventArgs();
-            _writeArgs.Completed += (_, e) => _self.Tell(new SendEnded(e.SocketError, e.BytesTransferred));
+            _writeArgs.Completed += (_, e) =>
+            {
+                lock (Gate) OnSendEnded(e.SocketError, e.BytesTransferred);
+            };
         }
         // Only when the peer reads slower than we write: a copy of what is left is fine here.
         var rest = _unsent.ToArray();
         _writeArgs.SetBuffer(rest, 0, rest.Length);
-        if (!_socket!.SendAsync(_writeArgs)) OnSendEnded(new SendEnded(_writeArgs.SocketError, _writeArgs.BytesTransferred));
+        if (!_socket!.SendAsync(_writeArgs)) OnSendEnded(_writeArgs.SocketError, _writeArgs.BytesTransferred);
     }
 
-    private void OnSendEnded(SendEnded s)
+    private void OnSendEnded(SocketError error, int sent)
     {
         if (_closed) return;
-        if (s.Error != SocketError.Success)
+        if (error != SocketError.Success)
         {
-            ErrorClosed(s.Error);
+            ErrorClosed(error);
             return;
         }
-        _unsent = _unsent.Slice(s.Sent);
+        _unsent = _unsent.Slice(sent);
         if (!_unsent.IsEmpty)
         {
             SendLater();
@@ -383,7 +386,7 @@ internal sealed class SocketConnection : ActorBase
         }
         var (write, sender) = _current!.Value;
         _current = null;
-        if (write.WantsAck) sender.Tell(write.Ack, _self);
+        if (write.WantsAck) sender.Tell(write.Ack, this);
         WriteQueued();
     }
 
@@ -439,21 +442,25 @@ internal sealed class SocketConnection : ActorBase
     private void ErrorClosed(SocketError error) =>
         Finish(new Tcp.ErrorClosed(new SocketException((int)error).Message));
 
-    /// <summary>Closes the socket, tells the handler (and whoever asked for the close), and stops.</summary>
+    /// <summary>Closes the socket, tells the handler (and whoever asked for the close), and stops; under the gate.</summary>
     private void Finish(Tcp.ConnectionClosed how, bool notify = true)
     {
         if (_closed) return;
         Volatile.Write(ref _closed, true);
-        _socket!.Dispose();
+        _socket?.Dispose();
+        _writeArgs?.Dispose();
+        _readArgs?.Dispose();
         if (notify)
         {
-            Handler.Tell(how, _self);
-            if (_closeCommander is not null && !_closeCommander.Equals(Handler) && !_closeCommander.IsNobody())
-                _closeCommander.Tell(how, _self);
+            Handler.Tell(how, this);
+            if (_closeCommander is not null && !_closeCommander.Equals(Handler) && !_closeCommander.IsNobody() && !_closeCommander.Equals(DeadLetters))
+                _closeCommander.Tell(how, this);
         }
         // Writes still queued will never go: tell their senders, as Akka.IO does for a closing connection.
-        foreach (var (write, sender) in _writes) sender.Tell(new Tcp.CommandFailed(write), _self);
-        _writes.Clear();
-        Context.Stop(_self);
+        if (_writes is { } queue)
+            foreach (var (write, sender) in queue) sender.Tell(new Tcp.CommandFailed(write), this);
+        _writes = null;
+        _live.Remove(this);
+        MarkStopped();
     }
 }

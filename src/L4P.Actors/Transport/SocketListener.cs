@@ -7,20 +7,18 @@ namespace L4P.Transport;
 
 /// <summary>
 /// A listening socket behind Akka.IO's Bind protocol: Bound or CommandFailed to the bind's handler,
-/// Connected (sender: a new <see cref="SocketConnection"/>, a child) for each accepted socket, Unbound
-/// after Unbind. As with Akka.IO, the accepted connections are children: unbinding ends them.
+/// Connected (sender: a new <see cref="SocketConnection"/>) for each accepted socket, told straight from
+/// the accept completion, Unbound after Unbind. As with Akka.IO, where the accepted connections are
+/// children of the listener, unbinding ends them.
 /// </summary>
 internal sealed class SocketListener : ActorBase
 {
-    private sealed record Accepted(Socket Socket);
-
-    private sealed record AcceptFailed(SocketError Error);
-
     private readonly Tcp.Bind _bind;
     private readonly int _frameSize;
     private Socket? _socket;
     private SocketAsyncEventArgs? _accept;
     private IActorRef _self = ActorRefs.Nobody;
+    private LiveConnections? _accepted;
 
     public SocketListener(Tcp.Bind bind, int frameSize)
     {
@@ -33,6 +31,7 @@ internal sealed class SocketListener : ActorBase
     protected override void PreStart()
     {
         _self = Self;
+        _accepted = new LiveConnections(Context);
         var socket = new Socket(_bind.LocalAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -59,6 +58,7 @@ internal sealed class SocketListener : ActorBase
     {
         _socket?.Dispose();
         _accept?.Dispose();
+        _accepted?.KillAll();
     }
 
     /// <summary>Accepts until the socket has nobody waiting, then waits (on the pool) for the next one.</summary>
@@ -85,40 +85,38 @@ internal sealed class SocketListener : ActorBase
     {
         if (e.SocketError == SocketError.Success)
         {
-            _self.Tell(new Accepted(e.AcceptSocket!));
+            var socket = e.AcceptSocket!;
             e.AcceptSocket = null;
+            Hand(socket);
             return true;
         }
         // Aborted by Unbind (the socket closed) ends the loop; a transient error (ECONNABORTED: a client
         // gave up while queued) does not.
-        if (e.SocketError is SocketError.OperationAborted or SocketError.Interrupted or SocketError.NotSocket) return false;
-        _self.Tell(new AcceptFailed(e.SocketError));
-        return true;
+        return e.SocketError is not (SocketError.OperationAborted or SocketError.Interrupted or SocketError.NotSocket);
+    }
+
+    /// <summary>Tells the bind's handler of a new connection (from the accept loop: one hop less per connection).</summary>
+    private void Hand(Socket socket)
+    {
+        EndPoint remote, local;
+        try
+        {
+            SocketConnection.Prepare(socket);
+            (remote, local) = (socket.RemoteEndPoint!, socket.LocalEndPoint!);
+        }
+        catch (SocketException)
+        {
+            socket.Dispose(); // gone before we saw it
+            return;
+        }
+        var connection = new SocketConnection(socket, _bind.Handler, _frameSize, _accepted!);
+        _bind.Handler.Tell(new Tcp.Connected(remote, local), connection);
     }
 
     protected override bool Receive(object message)
     {
         switch (message)
         {
-            case Accepted a:
-                var socket = a.Socket;
-                EndPoint remote, local;
-                try
-                {
-                    SocketConnection.Prepare(socket);
-                    (remote, local) = (socket.RemoteEndPoint!, socket.LocalEndPoint!);
-                }
-                catch (SocketException)
-                {
-                    socket.Dispose(); // gone before we saw it
-                    return true;
-                }
-                var connection = Context.ActorOf(Connections.FactoryProps.For(() => new SocketConnection(socket, _bind.Handler, _frameSize)));
-                // Told here rather than from the child's PreStart: the handler starts while the child is created.
-                _bind.Handler.Tell(new Tcp.Connected(remote, local), connection);
-                return true;
-            case AcceptFailed:
-                return true;
             case Tcp.Unbind:
                 _socket!.Dispose();
                 Sender.Tell(Tcp.Unbound.Instance, _self);
