@@ -10,11 +10,11 @@ using L4P.Routing;
 namespace L4P.Connections;
 
 /// <summary>
-/// One accepted client socket: route it, then relay client -> upstream (its <see cref="RelayLeg"/>)
-/// while its child <see cref="UpstreamConnection"/> relays upstream -> client. States:
+/// One proxied connection, the only actor of the pair: route the client, dial the upstream (its
+/// <see cref="UpstreamDial"/>), then relay both ways (two <see cref="RelayLeg"/>s). States:
 /// Sniffing (tls: true, reads the ClientHello) -> Connecting -> Relaying, or a built-in (ban, echo,
 /// health); Closing waits for the sockets to stop.
-/// The pair ends when the client socket and the child have both stopped; one info line then tells the story.
+/// The pair ends when both sockets have stopped; one info line then tells the story.
 /// </summary>
 public sealed class ClientConnection : ActorBase, IWithTimers
 {
@@ -45,11 +45,14 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private string? _connectTarget;
     private byte[]? _hello;
     private int _helloLength;
-    private IActorRef? _upstream;
+    private UpstreamDial? _dial;
+    private bool _dialing;
+    private IActorRef? _outbound;
+    private bool _outboundStopped;
     private RelayLeg? _leg;
+    private RelayLeg? _down;
     private ByteString _pending = ByteString.Empty;
     private bool _inboundStopped;
-    private bool _upstreamStopped = true;
     private HealthSession? _health;
     private ByteString _proxyHeader = ByteString.Empty;
 
@@ -132,7 +135,11 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
-    protected override void PostStop() => ReturnHelloBuffer();
+    protected override void PostStop()
+    {
+        ReturnHelloBuffer();
+        _dial?.Release();
+    }
 
     private void StartSniffing(ByteString first)
     {
@@ -234,41 +241,74 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                     plan = plan with { ProxyHeader = ProxyProtocol.Header(version, src, dst) };
                 _connectTarget = plan.Target;
                 _pending = initial;
-                _upstream = Context.ActorOf(UpstreamConnection.Props(plan, _inbound, _stats, _ctx, _remote), "up");
-                _upstreamStopped = false;
-                Context.Watch(_upstream);
+                _dial = new UpstreamDial(plan, _stats, _ctx, _remote, Timers);
+                _dialing = true;
                 Become(Connecting);
+                OnDialStep(_dial.Start(Self));
                 break;
         }
     }
 
     private bool Connecting(object message)
     {
+        var step = _dial!.Handle(message, Sender, Self);
+        if (step != UpstreamDial.Step.NotMine)
+        {
+            OnDialStep(step);
+            return true;
+        }
         switch (message)
         {
-            case UpstreamConnected up:
-                Context.Watch(up.Connection);
-                // tls-proxy-tunnel's stats_interval: progress lines for long-lived tunnels.
-                if (_connectTarget is not null && _route!.Via.StatsInterval > TimeSpan.Zero)
-                    Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _route.Via.StatsInterval);
-                _leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp, Timers);
-                _leg.StartWith(_pending, Self);
-                _pending = ByteString.Empty;
-                Become(Relaying);
-                return true;
-            case UpstreamFailed failed:
-                CloseClient(failed.Code, failed.Reason);
-                return true;
             case IdleCheck:
                 return OnIdleCheck();
-            case Terminated t when t.ActorRef.Equals(_upstream):
-                _upstreamStopped = true;
-                CloseClient("upstream_failed", "upstream connection stopped");
+            case Terminated t when t.ActorRef.Equals(_inbound):
+                // The client left while we were dialling: nobody to connect for.
+                _inboundStopped = true;
+                StopDialing();
+                _outbound?.Tell(Tcp.Close.Instance);
                 FinishIfDone();
                 return true;
             default:
                 return Closing(message);
         }
+    }
+
+    private void OnDialStep(UpstreamDial.Step step)
+    {
+        if (_outbound is null && _dial!.Connection is { } connection)
+        {
+            _outbound = connection;
+            Context.Watch(connection);
+        }
+        switch (step)
+        {
+            case UpstreamDial.Step.Connected:
+                _dialing = false;
+                // tls-proxy-tunnel's stats_interval: progress lines for long-lived tunnels.
+                if (_connectTarget is not null && _route!.Via.StatsInterval > TimeSpan.Zero)
+                    Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _route.Via.StatsInterval);
+                _leg = new RelayLeg(_inbound, _outbound!, _stats.AddUp, Timers);
+                _down = new RelayLeg(_outbound!, _inbound, _stats.AddDown, Timers);
+                _down.StartWith(_dial!.First, Self);
+                _leg.StartWith(_pending, Self);
+                _pending = ByteString.Empty;
+                Become(Relaying);
+                break;
+            case UpstreamDial.Step.Failed:
+                _dialing = false;
+                CloseClient(_dial!.FailCode, _dial.FailReason);
+                FinishIfDone();
+                break;
+        }
+    }
+
+    /// <summary>No more attempts; an upstream socket that connects after this is aborted (see <see cref="Closing"/>).</summary>
+    private void StopDialing()
+    {
+        if (!_dialing) return;
+        _dialing = false;
+        _dial!.Cancel();
+        Become(Closing);
     }
 
     /// <summary>Closes both sides when no byte moved either way for timeouts.idle; else checks again when it could expire.</summary>
@@ -283,8 +323,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
         _stats.SetClose("idle_timeout", $"no byte either way for {Durations.Format(idle)}");
         _inbound.Tell(Tcp.Close.Instance);
-        if (_leg is { } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Close.Instance);
-        else _upstream?.Tell(PoisonPill.Instance); // still connecting: its timeout is longer than idle
+        StopDialing(); // still connecting: its timeout is longer than idle
+        _outbound?.Tell(Tcp.Close.Instance);
         return true;
     }
 
@@ -297,17 +337,19 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Stopwatch.GetElapsedTime(_started).TotalSeconds);
             return true;
         }
-        if (_leg!.Handle(message, Sender, Self, out var reason))
+        // A message about one socket may concern both legs (it is the source of one, the sink of the other).
+        var handled = _leg!.Handle(message, Sender, Self, out var reason);
+        if (reason is not null) _stats.SetClose("client_reset", reason);
+        if (_down is { } down)
         {
-            if (reason is not null) _stats.SetClose("client_reset", reason);
-            if (_leg.SourceStopped && !_inboundStopped)
-            {
-                _inboundStopped = true;
-                FinishIfDone();
-            }
-            return true;
+            handled |= down.Handle(message, Sender, Self, out var downReason);
+            if (downReason is not null) _stats.SetClose("upstream_reset", downReason);
+            _outboundStopped |= down.SourceStopped;
         }
-        return Closing(message);
+        if (!handled) return Closing(message);
+        _inboundStopped |= _leg.SourceStopped;
+        FinishIfDone();
+        return true;
     }
 
     private bool ServingHealth(object message) =>
@@ -322,9 +364,12 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 _inboundStopped = true;
                 FinishIfDone();
                 return true;
-            case Terminated t when t.ActorRef.Equals(_upstream):
-                _upstreamStopped = true;
+            case Terminated t when t.ActorRef.Equals(_outbound):
+                _outboundStopped = true;
                 FinishIfDone();
+                return true;
+            case Tcp.Connected when !Sender.Equals(_outbound):
+                Sender.Tell(Tcp.Abort.Instance); // an upstream socket that connected after we gave up
                 return true;
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
                 if (c.IsErrorClosed) _stats.SetClose("client_reset", c.Cause ?? "error");
@@ -346,7 +391,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
 
     private void FinishIfDone()
     {
-        if (!_inboundStopped || !_upstreamStopped) return;
+        if (!_inboundStopped || _dialing || (_outbound is not null && !_outboundStopped)) return;
         Timers.CancelAll();
         var duration = Stopwatch.GetElapsedTime(_started);
         Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(), _connectTarget ?? "-",

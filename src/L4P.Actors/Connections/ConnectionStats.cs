@@ -3,9 +3,9 @@ using System.Net;
 namespace L4P.Connections;
 
 /// <summary>
-/// What one client connection did, shared by its ClientConnection (writes <see cref="BytesUp"/>)
-/// and its UpstreamConnection (writes <see cref="BytesDown"/>): one writer per field, read for the
-/// final log line after both actors have stopped. Counters, not messages, so the relay path sends nothing extra.
+/// What one client connection did: bytes each way (each counted by its relay leg), when a byte last
+/// moved (the idle check) and why it ended, read for the final log line. Counters, not messages, so
+/// the relay path sends nothing extra.
 /// </summary>
 public sealed class ConnectionStats(Prometheus.Counter.Child? bytesUp = null, Prometheus.Counter.Child? bytesDown = null)
 {

@@ -1,13 +1,6 @@
 using System.Net;
-using Akka.Actor;
 
 namespace L4P.Connections;
-
-/// <summary>UpstreamConnection -> ClientConnection: the outbound socket is ready for the relay.</summary>
-public sealed record UpstreamConnected(IActorRef Connection, EndPoint Remote);
-
-/// <summary>UpstreamConnection -> ClientConnection: no connection could be made; the reason is for the log line.</summary>
-public sealed record UpstreamFailed(string Code, string Reason);
 
 /// <summary>Listener -> ProxyRoot.</summary>
 public sealed record ListenerBound(string Server, IPEndPoint Configured, EndPoint Actual);

@@ -9,7 +9,8 @@ namespace L4P.Connections;
 /// At most one chunk is in flight per direction, so memory per connection is bounded by the frame size
 /// whatever the peers' speeds. EOF is forwarded as ConfirmedClose, which Akka.IO sends only after the
 /// pending writes (half-close). For echo, Source and Sink are the same connection.
-/// The owner must watch both connections and pass every message here first.
+/// The owner must watch both connections and pass every message to each of its legs (a message about
+/// one socket may concern both: the source of one leg is the sink of the other).
 /// </summary>
 internal sealed class RelayLeg
 {
@@ -20,18 +21,13 @@ internal sealed class RelayLeg
     /// </summary>
     public static readonly TimeSpan Linger = TimeSpan.FromSeconds(5);
 
-    /// <summary>The ack we ask Akka.IO for; one per leg is enough since a leg has one write in flight.</summary>
-    internal sealed class Ack : Tcp.Event
-    {
-        public static readonly Ack Instance = new();
-        private Ack() { }
-    }
+    /// <summary>The ack this leg asks for: one per leg, since a leg has one write in flight and one actor may own two legs.</summary>
+    private sealed class Ack : Tcp.Event;
 
-    private sealed class LingerExpired
-    {
-        public static readonly LingerExpired Instance = new();
-    }
+    private sealed class LingerExpired;
 
+    private readonly Ack _ack = new();
+    private LingerExpired? _lingerExpired;
     private readonly Action<int> _count;
     private readonly ITimerScheduler _timers;
     private bool _writeInFlight;
@@ -74,7 +70,7 @@ internal sealed class RelayLeg
                 if (_sinkGone) Source.Tell(Tcp.ResumeReading.Instance); // undeliverable: drain it until EOF
                 else Write(r.Data, self);
                 return true;
-            case Ack:
+            case Ack a when ReferenceEquals(a, _ack):
                 _writeInFlight = false;
                 Source.Tell(Tcp.ResumeReading.Instance);
                 return true;
@@ -109,7 +105,7 @@ internal sealed class RelayLeg
                 SinkStopped = true;
                 OnSinkGone();
                 return true;
-            case LingerExpired:
+            case LingerExpired l when ReferenceEquals(l, _lingerExpired):
                 if (!SourceStopped) Source.Tell(Tcp.Abort.Instance, self);
                 return true;
             default:
@@ -121,7 +117,7 @@ internal sealed class RelayLeg
     {
         _count(data.Count);
         _writeInFlight = true;
-        Sink.Tell(Tcp.Write.Create(data, Ack.Instance), self);
+        Sink.Tell(Tcp.Write.Create(data, _ack), self);
     }
 
     /// <summary>
@@ -139,6 +135,6 @@ internal sealed class RelayLeg
             _writeInFlight = false;
             Source.Tell(Tcp.ResumeReading.Instance);
         }
-        _timers.StartSingleTimer(this, LingerExpired.Instance, Linger);
+        _timers.StartSingleTimer(this, _lingerExpired = new LingerExpired(), Linger);
     }
 }
