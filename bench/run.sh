@@ -152,7 +152,11 @@ declare -A R
 row() { # NAME PLAINPORT TLSPORT BULKPORT PIDS...
   local name=$1 plain=$2 tls=$3 bulk=$4; shift 4
   echo "measuring $name..." >&2
-  # Warm-up (JIT tiering, connection pools) before anything is measured.
+  # Memory first, on the freshly started process: measured after the load runs, RSS growth would hide
+  # in what the load left committed (a garbage-collected heap's free space, allocator pools), which
+  # flatters whoever kept the most.
+  if [ $# -gt 0 ]; then R[$name,mem]=$(idle_kb "$plain" "$@"); else R[$name,mem]=-; fi
+  # Warm-up (JIT tiering, connection pools) before anything else is measured.
   wrk -t2 -c50 -d2s -H "Connection: close" "http://127.0.0.1:$plain/" >/dev/null 2>&1 || true
   wrk -t2 -c50 -d2s "http://127.0.0.1:$plain/" >/dev/null 2>&1 || true
   read -r R[$name,ka] R[$name,p99] < <(wrk_rps "http://127.0.0.1:$plain/")
@@ -160,7 +164,6 @@ row() { # NAME PLAINPORT TLSPORT BULKPORT PIDS...
   read -r R[$name,tls] _ < <(wrk_rps -H "Connection: close" "https://localhost:$tls/")
   R[$name,bulk1]=$(iperf_gbps "$bulk" 1)
   R[$name,bulk8]=$(iperf_gbps "$bulk" 8)
-  if [ $# -gt 0 ]; then R[$name,mem]=$(idle_kb "$plain" "$@"); else R[$name,mem]=-; fi
 }
 
 row direct $HTTP $TLS $IPERF

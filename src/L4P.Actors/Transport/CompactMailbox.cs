@@ -6,7 +6,7 @@ namespace L4P.Transport;
 
 /// <summary>
 /// An unbounded mailbox that costs ~100 bytes while empty. Akka's default queue (a ConcurrentQueue)
-/// allocates a 32-slot segment per actor, ~1 KB; with four actors per proxied connection that was the
+/// allocates a 32-slot segment per actor, ~1 KB; when a proxied connection had four actors that was the
 /// largest item of an idle connection's memory (a heap dump of 5,000 idle pairs: 4.1 KB of 15 KB per
 /// pair). This one is a small ring under a lock (producers are few per actor and hold it for a copy):
 /// it starts at four slots, doubles when full, and drops a grown array once drained.

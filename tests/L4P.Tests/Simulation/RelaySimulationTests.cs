@@ -14,7 +14,7 @@ using Xunit;
 namespace L4P.Tests.Simulation;
 
 /// <summary>
-/// ClientConnection and UpstreamConnection driven through TestKit, with probes standing in for
+/// ClientConnection (with its UpstreamDial and relay legs) driven through TestKit, with probes standing in for
 /// Akka.IO's connection actors and TCP manager: no sockets, exact control of every event's order.
 /// </summary>
 public sealed class RelaySimulationTests : TestKit
