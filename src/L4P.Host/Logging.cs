@@ -1,4 +1,5 @@
 using L4P.Config;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 
@@ -24,6 +25,10 @@ internal static class Logging
                 o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
                 o.ColorBehavior = LoggerColorBehavior.Disabled;
             });
+        // Lines queue for the console writer; a full queue blocks the logging thread, which may be a
+        // socket thread running connections. 2,500 (the default) fills in a fraction of a second of
+        // connection lines under load.
+        logging.Services.Configure<ConsoleLoggerOptions>(o => o.MaxQueueLength = 100_000);
         logging.SetMinimumLevel(Level(config.Log));
     }
 

@@ -20,8 +20,16 @@ public static class Program
     public static string Version =>
         typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
+    /// <summary>
+    /// Socket completions run on the threads that wait on epoll instead of being handed to the thread
+    /// pool; with <c>InlineExecution</c> the connection actors they wake run there too, as in an event
+    /// loop (README: Performance). .NET reads it once, before its first socket; set it to 0 to opt out.
+    /// </summary>
+    internal const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     public static async Task<int> Main(string[] args)
     {
+        if (Environment.GetEnvironmentVariable(InlineCompletions) is null) Environment.SetEnvironmentVariable(InlineCompletions, "1");
         var configOption = new Option<string?>("--config", "-c")
         {
             Description = "The YAML config file. Default: $L4P_CONFIG, else " + string.Join(", ", ConfigLocator.DefaultPaths),

@@ -104,7 +104,7 @@ internal sealed class SocketConnection : InlineActorRef
             }
         }
         var cts = connect.Timeout is { } t ? new CancellationTokenSource(t) : null;
-        socket.ConnectAsync(remote, cts?.Token ?? CancellationToken.None).AsTask().ContinueWith(task =>
+        socket.ConnectAsync(remote, cts?.Token ?? CancellationToken.None).AsTask().ContinueWith(task => InlineExecution.Run(task =>
         {
             cts?.Dispose();
             if (task.IsCompletedSuccessfully)
@@ -127,7 +127,7 @@ internal sealed class SocketConnection : InlineActorRef
                 : error!;
             commander.Tell(new Tcp.CommandFailed(connect).WithCause(cause), this);
             lock (Gate) Finish(Tcp.Aborted.Instance, notify: false);
-        }, TaskScheduler.Default);
+        }, task), TaskScheduler.Default);
     }
 
     internal static void Prepare(Socket socket)
@@ -197,7 +197,8 @@ internal sealed class SocketConnection : InlineActorRef
         {
             _readArgs = new SocketAsyncEventArgs();
             _readArgs.SetBuffer(Memory<byte>.Empty);
-            _readArgs.Completed += (_, e) => OnReadable(e);
+            _readArgs.Completed += (_, e) => InlineExecution.Run(static args => ((SocketConnection)args.UserToken!).OnReadable(args), e);
+            _readArgs.UserToken = this;
         }
         if (!_socket!.ReceiveAsync(_readArgs)) OnReadable(_readArgs);
     }
@@ -359,10 +360,12 @@ internal sealed class SocketConnection : InlineActorRef
         if (_writeArgs is null)
         {
             _writeArgs = new SocketAsyncEventArgs();
-            _writeArgs.Completed += (_, e) =>
+            _writeArgs.UserToken = this;
+            _writeArgs.Completed += (_, e) => InlineExecution.Run(static args =>
             {
-                lock (Gate) OnSendEnded(e.SocketError, e.BytesTransferred);
-            };
+                var connection = (SocketConnection)args.UserToken!;
+                lock (connection.Gate) connection.OnSendEnded(args.SocketError, args.BytesTransferred);
+            }, e);
         }
         // Only when the peer reads slower than we write: a copy of what is left is fine here.
         var rest = _unsent.ToArray();

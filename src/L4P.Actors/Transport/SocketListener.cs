@@ -50,7 +50,7 @@ internal sealed class SocketListener : ActorBase
         _socket = socket;
         _bind.Handler.Tell(new Tcp.Bound(socket.LocalEndPoint!), _self);
         _accept = new SocketAsyncEventArgs();
-        _accept.Completed += (_, e) => OnAccepted(e);
+        _accept.Completed += (_, e) => InlineExecution.Run(OnAccepted, e);
         AcceptNext();
     }
 
