@@ -104,6 +104,8 @@ internal sealed class SocketConnection : InlineActorRef
             }
         }
         var cts = connect.Timeout is { } t ? new CancellationTokenSource(t) : null;
+        // The continuation runs where the connect completed (a socket thread): handing it to the pool
+        // would wake a thread per connection.
         socket.ConnectAsync(remote, cts?.Token ?? CancellationToken.None).AsTask().ContinueWith(task => InlineExecution.Run(task =>
         {
             cts?.Dispose();
@@ -127,7 +129,7 @@ internal sealed class SocketConnection : InlineActorRef
                 : error!;
             commander.Tell(new Tcp.CommandFailed(connect).WithCause(cause), this);
             lock (Gate) Finish(Tcp.Aborted.Instance, notify: false);
-        }, task), TaskScheduler.Default);
+        }, task), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     internal static void Prepare(Socket socket)
