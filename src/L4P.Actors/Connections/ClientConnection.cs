@@ -393,9 +393,10 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         if (!_inboundStopped || _dialing || (_outbound is not null && !_outboundStopped)) return;
         Timers.CancelAll();
-        var duration = Stopwatch.GetElapsedTime(_started);
-        Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(), _connectTarget ?? "-",
-            _stats.BytesUp, _stats.BytesDown, duration.TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
+        // The upstream label is a formatted string: not built when the line is not logged.
+        if (_ctx.Log.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
+            Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(), _connectTarget ?? "-",
+                _stats.BytesUp, _stats.BytesDown, Stopwatch.GetElapsedTime(_started).TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
         _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, _route?.Upstream.Name ?? "-", _stats.Close.Code).Inc();
         Context.Stop(Self);
     }

@@ -16,13 +16,15 @@ namespace L4P.Transport;
 /// nothing does it wait with a zero-byte receive, which holds no buffer. An idle connection owns no
 /// buffer; a read borrows one from the shared pool for the length of a syscall, except in bulk (whole
 /// frames in a row), where a full frame becomes the Received as is, without a copy.</item>
-/// <item>Socket completions tell the handler directly (Received from the receive callback), and writes
-/// that the socket takes at once are acked at once: two actor hops per relayed chunk fewer than Akka.IO.</item>
+/// <item>It is an actor ref without a cell (<see cref="InlineActorRef"/>): commands run on the sender's
+/// thread, socket completions tell the handler directly (Received from the receive callback), and writes
+/// the socket takes at once are acked at once. No actor is created or stopped per socket and no message
+/// waits in a mailbox on this side.</item>
 /// <item>A refused connect fails at once (Akka.IO retries it five times).</item>
 /// </list>
-/// Reads and writes touch the socket from at most one place at a time: reads from the actor until an
-/// asynchronous receive is issued, then from its completion until Received is sent; writes only from the
-/// actor (an asynchronous send reports back with a message).
+/// Reads and writes touch the socket from at most one place at a time: reads under the gate until an
+/// asynchronous receive is issued, then from its completion until Received is sent; writes under the
+/// gate (an asynchronous send's completion takes it too).
 /// </summary>
 internal sealed class SocketConnection : InlineActorRef
 {
@@ -57,19 +59,20 @@ internal sealed class SocketConnection : InlineActorRef
 
     /// <summary>An accepted socket, already <see cref="Prepare"/>d; <paramref name="commander"/> is the Bind's handler.</summary>
     public SocketConnection(Socket socket, IActorRef commander, int frameSize, LiveConnections live)
-        : base(live.Provider, live.Owner)
+        : this(socket, null, commander, frameSize, live)
     {
-        _socket = socket;
-        _commander = commander;
-        _frameSize = frameSize;
-        _live = live;
-        live.Add(this);
     }
 
     /// <summary>An outgoing connection; <paramref name="commander"/> gets Connected or CommandFailed once <see cref="Connect"/> is called.</summary>
     public SocketConnection(Tcp.Connect connect, IActorRef commander, int frameSize, LiveConnections live)
+        : this(null, connect, commander, frameSize, live)
+    {
+    }
+
+    private SocketConnection(Socket? socket, Tcp.Connect? connect, IActorRef commander, int frameSize, LiveConnections live)
         : base(live.Provider, live.Owner)
     {
+        _socket = socket;
         _connect = connect;
         _commander = commander;
         _frameSize = frameSize;
