@@ -141,7 +141,7 @@ internal sealed class SocketConnection : InlineActorRef
         socket.Blocking = false; // reads and writes are tried at once; "would block" means wait
     }
 
-    /// <summary>Ends the connection with a reset, telling nobody (its listener or transport stopped).</summary>
+    /// <summary>Ends the connection with a reset (its listener or transport stopped); the handler gets Aborted, as from Akka.IO.</summary>
     public void Kill()
     {
         lock (Gate) Abort(null);
@@ -174,7 +174,7 @@ internal sealed class SocketConnection : InlineActorRef
                 Abort(sender);
                 break;
             case PoisonPill or Akka.Actor.Kill:
-                Abort(null);
+                Abort(null, tellHandler: false);
                 break;
             default:
                 DeadLetters.Tell(new DeadLetter(message, sender, this), sender);
@@ -186,7 +186,7 @@ internal sealed class SocketConnection : InlineActorRef
     {
         // Nobody left to report to (Akka.IO does the same): reset and go. The commander matters only
         // until a Register hands the connection to someone else.
-        if (actor.Equals(Handler)) Abort(null);
+        if (actor.Equals(Handler)) Abort(null, tellHandler: false);
     }
 
     private IActorRef Handler => _handler ?? _commander;
@@ -432,7 +432,9 @@ internal sealed class SocketConnection : InlineActorRef
         // Else the peer's EOF arrives through a read the handler asks for (pull mode, as with Akka.IO).
     }
 
-    private void Abort(IActorRef? commander)
+    /// <param name="commander">Who asked (told Aborted besides the handler); null when nobody did.</param>
+    /// <param name="tellHandler">Whether the handler hears of it (not when it is the one that died).</param>
+    private void Abort(IActorRef? commander, bool tellHandler = true)
     {
         if (_closed) return;
         _closeCommander = commander;
@@ -444,7 +446,7 @@ internal sealed class SocketConnection : InlineActorRef
         {
             // already gone
         }
-        Finish(Tcp.Aborted.Instance, notify: commander is not null);
+        Finish(Tcp.Aborted.Instance, notify: tellHandler);
     }
 
     private void ErrorClosed(SocketError error) =>

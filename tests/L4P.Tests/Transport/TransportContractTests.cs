@@ -122,6 +122,44 @@ public sealed class TransportContractTests : TestKit
 
     [Theory]
     [MemberData(nameof(Both))]
+    public async Task A_connection_whose_handler_stops_closes_its_socket_and_stops(TransportKind kind)
+    {
+        var tcp = Transports.Start(Sys, kind);
+        tcp.Tell(new Tcp.Bind(TestActor, new IPEndPoint(IPAddress.Loopback, 0), pullMode: true));
+        var bound = ExpectMsg<Tcp.Bound>(Wait);
+        using var client = await Net.ConnectAsync((IPEndPoint)bound.LocalAddress);
+        ExpectMsg<Tcp.Connected>(Wait);
+        var connection = LastSender;
+        var handler = CreateTestProbe();
+        connection.Tell(new Tcp.Register(handler.Ref, keepOpenOnPeerClosed: true));
+        Watch(connection);
+        Sys.Stop(handler.Ref);
+        ExpectTerminated(connection, Wait);
+        Assert.True(await Net.IsClosedByPeerAsync(client, Wait));
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task Unbind_ends_the_accepted_connections_as_well(TransportKind kind)
+    {
+        var tcp = Transports.Start(Sys, kind);
+        tcp.Tell(new Tcp.Bind(TestActor, new IPEndPoint(IPAddress.Loopback, 0), pullMode: true));
+        var bound = ExpectMsg<Tcp.Bound>(Wait);
+        var listener = LastSender;
+        using var client = await Net.ConnectAsync((IPEndPoint)bound.LocalAddress);
+        ExpectMsg<Tcp.Connected>(Wait);
+        var connection = LastSender;
+        connection.Tell(new Tcp.Register(TestActor, keepOpenOnPeerClosed: true));
+        Watch(connection);
+        listener.Tell(Tcp.Unbind.Instance);
+        ExpectMsg<Tcp.Unbound>(Wait);
+        ExpectMsg<Tcp.Aborted>(Wait); // the handler hears of it
+        ExpectTerminated(connection, Wait);
+        Assert.True(await Net.IsClosedByPeerAsync(client, Wait));
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
     public void Connect_reaches_a_listener_and_a_closed_port_fails(TransportKind kind)
     {
         var tcp = Transports.Start(Sys, kind);
