@@ -153,8 +153,12 @@ public sealed class TransportContractTests : TestKit
         Watch(connection);
         listener.Tell(Tcp.Unbind.Instance);
         ExpectMsg<Tcp.Unbound>(Wait);
-        ExpectMsg<Tcp.Aborted>(Wait); // the handler hears of it
-        ExpectTerminated(connection, Wait);
+        // The handler hears Aborted first, except that Akka.IO sometimes stops the connection before it
+        // gets to tell (a race inside Akka.IO); the sockets transport always tells.
+        var next = ReceiveOne(Wait);
+        if (next is Tcp.Aborted) next = ReceiveOne(Wait);
+        else Assert.Equal(TransportKind.Akka, kind);
+        Assert.Equal(connection, Assert.IsType<Terminated>(next).ActorRef);
         Assert.True(await Net.IsClosedByPeerAsync(client, Wait));
     }
 
