@@ -39,7 +39,7 @@ internal abstract class InlineActorRef : MinimalActorRef
 
     public override IActorRefProvider Provider { get; }
 
-    /// <summary>Made on first use only (logs, dead letters): equality does not need it.</summary>
+    /// <summary>Made on first use (actors comparing senders compare paths), once.</summary>
     public override ActorPath Path => _path ??= new ChildActorPath(_parent, "$" + _uid.ToString(System.Globalization.CultureInfo.InvariantCulture), _uid);
 
     public override bool IsTerminated => Volatile.Read(ref _stopped);
@@ -75,7 +75,7 @@ internal abstract class InlineActorRef : MinimalActorRef
     {
         switch (message)
         {
-            case Watch w when w.Watchee.Equals(this):
+            case Watch w when ReferenceEquals(w.Watchee, this):
                 bool gone;
                 lock (Gate)
                 {
@@ -84,7 +84,7 @@ internal abstract class InlineActorRef : MinimalActorRef
                 }
                 if (gone) w.Watcher.SendSystemMessage(new DeathWatchNotification(this, existenceConfirmed: true, addressTerminated: false));
                 break;
-            case Unwatch u when u.Watchee.Equals(this):
+            case Unwatch u when ReferenceEquals(u.Watchee, this):
                 lock (Gate) Remove(ref _watchers, u.Watcher);
                 break;
             case DeathWatchNotification n:

@@ -22,8 +22,6 @@ internal sealed class LiveConnections
 
     public IActorRefProvider Provider { get; }
 
-    public int Count => _open.Count;
-
     public void Add(SocketConnection connection) => _open.TryAdd(connection, 0);
 
     public void Remove(SocketConnection connection) => _open.TryRemove(connection, out _);

@@ -17,7 +17,6 @@ internal sealed class SocketListener : ActorBase
     private readonly int _frameSize;
     private Socket? _socket;
     private SocketAsyncEventArgs? _accept;
-    private IActorRef _self = ActorRefs.Nobody;
     private LiveConnections? _accepted;
 
     public SocketListener(Tcp.Bind bind, int frameSize)
@@ -30,7 +29,6 @@ internal sealed class SocketListener : ActorBase
 
     protected override void PreStart()
     {
-        _self = Self;
         _accepted = new LiveConnections(Context);
         var socket = new Socket(_bind.LocalAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -43,12 +41,12 @@ internal sealed class SocketListener : ActorBase
         catch (SocketException e)
         {
             socket.Dispose();
-            _bind.Handler.Tell(new Tcp.CommandFailed(_bind).WithCause(e), _self);
-            Context.Stop(_self);
+            _bind.Handler.Tell(new Tcp.CommandFailed(_bind).WithCause(e), Self);
+            Context.Stop(Self);
             return;
         }
         _socket = socket;
-        _bind.Handler.Tell(new Tcp.Bound(socket.LocalEndPoint!), _self);
+        _bind.Handler.Tell(new Tcp.Bound(socket.LocalEndPoint!), Self);
         _accept = new SocketAsyncEventArgs();
         _accept.Completed += (_, e) => InlineExecution.Run(OnAccepted, e);
         AcceptNext();
@@ -119,8 +117,8 @@ internal sealed class SocketListener : ActorBase
         {
             case Tcp.Unbind:
                 _socket!.Dispose();
-                Sender.Tell(Tcp.Unbound.Instance, _self);
-                Context.Stop(_self);
+                Sender.Tell(Tcp.Unbound.Instance, Self);
+                Context.Stop(Self);
                 return true;
             default:
                 return false;

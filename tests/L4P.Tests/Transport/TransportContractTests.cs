@@ -26,17 +26,21 @@ public sealed class TransportContractTests : TestKit
         public static readonly Ack Instance = new();
     }
 
-    /// <summary>Binds with the transport, connects a plain client, returns the connection actor (registered to the test actor).</summary>
-    private async Task<(IActorRef Connection, Socket Client)> AcceptAsync(TransportKind kind)
+    /// <summary>
+    /// Binds with the transport, connects a plain client, returns the listener and the connection actor,
+    /// registered to <paramref name="handler"/> (the test actor unless given).
+    /// </summary>
+    private async Task<(IActorRef Listener, IActorRef Connection, Socket Client)> AcceptAsync(TransportKind kind, IActorRef? handler = null)
     {
         var tcp = Transports.Start(Sys, kind);
         tcp.Tell(new Tcp.Bind(TestActor, new IPEndPoint(IPAddress.Loopback, 0), pullMode: true));
         var bound = ExpectMsg<Tcp.Bound>(Wait);
+        var listener = LastSender;
         var client = await Net.ConnectAsync((IPEndPoint)bound.LocalAddress);
         ExpectMsg<Tcp.Connected>(Wait);
         var connection = LastSender;
-        connection.Tell(new Tcp.Register(TestActor, keepOpenOnPeerClosed: true));
-        return (connection, client);
+        connection.Tell(new Tcp.Register(handler ?? TestActor, keepOpenOnPeerClosed: true));
+        return (listener, connection, client);
     }
 
     private string ReceiveText(IActorRef connection, int count)
@@ -54,7 +58,7 @@ public sealed class TransportContractTests : TestKit
     [MemberData(nameof(Both))]
     public async Task Pull_reads_acked_writes_and_a_half_close_each_way(TransportKind kind)
     {
-        var (connection, client) = await AcceptAsync(kind);
+        var (_, connection, client) = await AcceptAsync(kind);
         using var _ = client;
 
         // Nothing is delivered before ResumeReading (pull mode).
@@ -85,7 +89,7 @@ public sealed class TransportContractTests : TestKit
     [MemberData(nameof(Both))]
     public async Task ConfirmedClose_first_then_the_peers_eof_comes_as_ConfirmedClosed(TransportKind kind)
     {
-        var (connection, client) = await AcceptAsync(kind);
+        var (_, connection, client) = await AcceptAsync(kind);
         using var _ = client;
         Watch(connection);
         connection.Tell(Tcp.ConfirmedClose.Instance);
@@ -100,7 +104,7 @@ public sealed class TransportContractTests : TestKit
     [MemberData(nameof(Both))]
     public async Task Abort_resets_the_peer(TransportKind kind)
     {
-        var (connection, client) = await AcceptAsync(kind);
+        var (_, connection, client) = await AcceptAsync(kind);
         using var _ = client;
         connection.Tell(Tcp.Abort.Instance);
         ExpectMsg<Tcp.Aborted>(Wait);
@@ -112,7 +116,7 @@ public sealed class TransportContractTests : TestKit
     [MemberData(nameof(Both))]
     public async Task A_peer_reset_is_ErrorClosed(TransportKind kind)
     {
-        var (connection, client) = await AcceptAsync(kind);
+        var (_, connection, client) = await AcceptAsync(kind);
         client.LingerState = new LingerOption(true, 0);
         client.Close(); // RST
         await Task.Delay(100);
@@ -124,14 +128,9 @@ public sealed class TransportContractTests : TestKit
     [MemberData(nameof(Both))]
     public async Task A_connection_whose_handler_stops_closes_its_socket_and_stops(TransportKind kind)
     {
-        var tcp = Transports.Start(Sys, kind);
-        tcp.Tell(new Tcp.Bind(TestActor, new IPEndPoint(IPAddress.Loopback, 0), pullMode: true));
-        var bound = ExpectMsg<Tcp.Bound>(Wait);
-        using var client = await Net.ConnectAsync((IPEndPoint)bound.LocalAddress);
-        ExpectMsg<Tcp.Connected>(Wait);
-        var connection = LastSender;
         var handler = CreateTestProbe();
-        connection.Tell(new Tcp.Register(handler.Ref, keepOpenOnPeerClosed: true));
+        var (_, connection, client) = await AcceptAsync(kind, handler.Ref);
+        using var _ = client;
         Watch(connection);
         Sys.Stop(handler.Ref);
         ExpectTerminated(connection, Wait);
@@ -142,14 +141,8 @@ public sealed class TransportContractTests : TestKit
     [MemberData(nameof(Both))]
     public async Task Unbind_ends_the_accepted_connections_as_well(TransportKind kind)
     {
-        var tcp = Transports.Start(Sys, kind);
-        tcp.Tell(new Tcp.Bind(TestActor, new IPEndPoint(IPAddress.Loopback, 0), pullMode: true));
-        var bound = ExpectMsg<Tcp.Bound>(Wait);
-        var listener = LastSender;
-        using var client = await Net.ConnectAsync((IPEndPoint)bound.LocalAddress);
-        ExpectMsg<Tcp.Connected>(Wait);
-        var connection = LastSender;
-        connection.Tell(new Tcp.Register(TestActor, keepOpenOnPeerClosed: true));
+        var (listener, connection, client) = await AcceptAsync(kind);
+        using var _ = client;
         Watch(connection);
         listener.Tell(Tcp.Unbind.Instance);
         ExpectMsg<Tcp.Unbound>(Wait);
