@@ -6,15 +6,18 @@ using Akka.IO;
 using L4P.Config;
 using L4P.Protocol;
 using L4P.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace L4P.Connections;
 
 /// <summary>
-/// One proxied connection, the only actor of the pair: route the client, dial the upstream (its
-/// <see cref="UpstreamDial"/>), then relay both ways (two <see cref="RelayLeg"/>s). States:
-/// Sniffing (tls: true, reads the ClientHello) -> Connecting -> Relaying, or a built-in (ban, echo,
-/// health); Closing waits for the sockets to stop.
-/// The pair ends when both sockets have stopped; one info line then tells the story.
+/// The client side of one proxied connection, handler of the accepted Akka.IO connection: read the
+/// PROXY header (accept_proxy), sniff the ClientHello (tls: true), ask the <see cref="Router"/> where to
+/// go, then either serve a built-in (ban, echo, health) or spawn and supervise the paired
+/// <see cref="UpstreamConnection"/>, which dials and owns the upstream -> client leg, while this actor
+/// relays client -> upstream (its <see cref="RelayLeg"/>). States: ReadingProxyHeader -> Sniffing ->
+/// Routing -> Connecting -> Relaying; Closing waits for the socket and the child to stop. The pair
+/// ends when both have; one info line then tells the story.
 /// </summary>
 public sealed class ClientConnection : ActorBase, IWithTimers
 {
@@ -33,6 +36,14 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         public static readonly IdleCheck Instance = new();
     }
 
+    private sealed class RouterTimedOut
+    {
+        public static readonly RouterTimedOut Instance = new();
+    }
+
+    /// <summary>How long the router may take to answer: it answers in microseconds, so this only ends a wait for a router that is gone.</summary>
+    public static readonly TimeSpan RouterTimeout = TimeSpan.FromSeconds(5);
+
     private readonly ServerContext _ctx;
     private readonly IActorRef _inbound;
     private EndPoint _remote;
@@ -45,12 +56,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private string? _connectTarget;
     private byte[]? _hello;
     private int _helloLength;
-    private UpstreamDial? _dial;
-    private bool _dialing;
-    private IActorRef? _outbound;
-    private bool _outboundStopped;
+    private IActorRef? _upstream;
+    private bool _upstreamStopped;
     private RelayLeg? _leg;
-    private RelayLeg? _down;
     private ByteString _pending = ByteString.Empty;
     private bool _inboundStopped;
     private HealthSession? _health;
@@ -70,7 +78,12 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     public static Props Props(ServerContext ctx, IActorRef inbound, EndPoint remote, EndPoint? local = null) =>
         FactoryProps.For(() => new ClientConnection(ctx, inbound, remote, local));
 
-    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+    /// <summary>The paired upstream connection never restarts: its failure is this connection's close reason, and the pair ends.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _stats.SetClose("upstream_failed", $"upstream connection failed: {e.GetType().Name}: {e.Message}");
+        return Directive.Stop;
+    });
 
     protected override void PreStart()
     {
@@ -85,7 +98,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private void AfterProxyHeader(ByteString first)
     {
         if (_ctx.Server.Tls) StartSniffing(first);
-        else RouteTo(_ctx.Routes.Default, first);
+        else AskRouter(null, first);
     }
 
     /// <summary>accept_proxy: the load balancer in front sends a PROXY header first; it names the real client.</summary>
@@ -135,11 +148,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
-    protected override void PostStop()
-    {
-        ReturnHelloBuffer();
-        _dial?.Release();
-    }
+    protected override void PostStop() => ReturnHelloBuffer();
 
     private void StartSniffing(ByteString first)
     {
@@ -198,7 +207,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         var initial = ByteString.CopyFrom(_hello!, 0, _helloLength);
         if (!rest.IsEmpty) initial = initial.Concat(rest);
         ReturnHelloBuffer();
-        RouteTo(_ctx.Routes.Match(_sni), initial);
+        AskRouter(_sni, initial);
     }
 
     private void ReturnHelloBuffer()
@@ -210,11 +219,45 @@ public sealed class ClientConnection : ActorBase, IWithTimers
 
     protected override bool Receive(object message) => Closing(message);
 
-    private void RouteTo(Route route, ByteString initial)
+    /// <summary>One question per connection, answered as a message: nothing is read from the client meanwhile.</summary>
+    private void AskRouter(string? sni, ByteString initial)
     {
+        _pending = initial;
+        _ctx.Router.Tell(new RouteRequest(_ctx.Server.Name, sni, (_remote as IPEndPoint)?.Address), Self);
+        Timers.StartSingleTimer(RouterTimedOut.Instance, RouterTimedOut.Instance, RouterTimeout);
+        Become(Routing);
+    }
+
+    private bool Routing(object message)
+    {
+        switch (message)
+        {
+            case RouteDecision d:
+                Timers.Cancel(RouterTimedOut.Instance);
+                OnDecision(d);
+                return true;
+            case RouterTimedOut:
+                CloseClient("router_timeout", $"the router {_ctx.Router.Path} did not answer within {Durations.Format(RouterTimeout)}");
+                return true;
+            default:
+                return Closing(message);
+        }
+    }
+
+    private void OnDecision(RouteDecision decision)
+    {
+        var route = decision.Route;
+        var initial = _pending;
+        _pending = ByteString.Empty;
         _route = route;
         _ctx.Services.Metrics.Routes.WithLabels(_ctx.Server.Name, route.Rule).Inc();
         Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, _ctx.Server.Timeouts.Idle);
+        if (decision.Refusal is { } refusal)
+        {
+            _connectTarget = decision.Plan?.Target;
+            CloseClient(refusal.Code, refusal.Reason);
+            return;
+        }
         switch (route.Upstream)
         {
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Ban }:
@@ -230,85 +273,54 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 _health.Start(initial, Self);
                 Become(ServingHealth);
                 break;
-            case TcpUpstreamConfig tcp:
-                var plan = UpstreamPlan.For(route, tcp, _sni, _ctx.Server.Timeouts, out var problem);
-                if (plan is null)
-                {
-                    CloseClient("no_sni", problem!);
-                    break;
-                }
+            case TcpUpstreamConfig:
+                var plan = decision.Plan!;
                 if (route.SendProxy is { } version && _remote is IPEndPoint src && _local is IPEndPoint dst)
                     plan = plan with { ProxyHeader = ProxyProtocol.Header(version, src, dst) };
                 _connectTarget = plan.Target;
-                _pending = initial;
-                _dial = new UpstreamDial(plan, _stats, _ctx, _remote, Timers);
-                _dialing = true;
+                _upstream = Context.ActorOf(UpstreamConnection.Props(_ctx, plan, decision.Addresses, _inbound, _stats, initial), "up");
+                Context.Watch(_upstream);
+                if (_ctx.Log.IsEnabled(LogLevel.Debug))
+                    Log.Paired(_ctx.Log, _ctx.Server.Name, _remote, Self.Path.ToString(), _ctx.Router.Path.ToString(), _upstream.Path.ToString(),
+                        plan.Upstream.Name);
                 Become(Connecting);
-                OnDialStep(_dial.Start(Self));
                 break;
         }
     }
 
     private bool Connecting(object message)
     {
-        var step = _dial!.Handle(message, Sender, Self);
-        if (step != UpstreamDial.Step.NotMine)
-        {
-            OnDialStep(step);
-            return true;
-        }
         switch (message)
         {
+            case UpstreamConnected up:
+                Context.Watch(up.Connection);
+                // tls-proxy-tunnel's stats_interval: progress lines for long-lived tunnels.
+                if (_connectTarget is not null && _route!.Via.StatsInterval > TimeSpan.Zero)
+                    Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _route.Via.StatsInterval);
+                // The child has queued the sniffed bytes (and any PROXY header) on the upstream socket first.
+                _leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp, Timers);
+                _leg.Start();
+                Become(Relaying);
+                return true;
+            case UpstreamFailed failed:
+                CloseClient(failed.Code, failed.Reason);
+                return true;
             case IdleCheck:
                 return OnIdleCheck();
+            case Terminated t when t.ActorRef.Equals(_upstream):
+                _upstreamStopped = true;
+                CloseClient("upstream_failed", "the upstream connection stopped before it connected");
+                FinishIfDone();
+                return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
                 // The client left while we were dialling: nobody to connect for.
                 _inboundStopped = true;
-                StopDialing();
-                _outbound?.Tell(Tcp.Close.Instance);
-                FinishIfDone();
+                Context.Stop(_upstream!);
+                Become(Closing);
                 return true;
             default:
                 return Closing(message);
         }
-    }
-
-    private void OnDialStep(UpstreamDial.Step step)
-    {
-        if (_outbound is null && _dial!.Connection is { } connection)
-        {
-            _outbound = connection;
-            Context.Watch(connection);
-        }
-        switch (step)
-        {
-            case UpstreamDial.Step.Connected:
-                _dialing = false;
-                // tls-proxy-tunnel's stats_interval: progress lines for long-lived tunnels.
-                if (_connectTarget is not null && _route!.Via.StatsInterval > TimeSpan.Zero)
-                    Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _route.Via.StatsInterval);
-                _leg = new RelayLeg(_inbound, _outbound!, _stats.AddUp, Timers);
-                _down = new RelayLeg(_outbound!, _inbound, _stats.AddDown, Timers);
-                _down.StartWith(_dial!.First, Self);
-                _leg.StartWith(_pending, Self);
-                _pending = ByteString.Empty;
-                Become(Relaying);
-                break;
-            case UpstreamDial.Step.Failed:
-                _dialing = false;
-                CloseClient(_dial!.FailCode, _dial.FailReason);
-                FinishIfDone();
-                break;
-        }
-    }
-
-    /// <summary>No more attempts; an upstream socket that connects after this is aborted (see <see cref="Closing"/>).</summary>
-    private void StopDialing()
-    {
-        if (!_dialing) return;
-        _dialing = false;
-        _dial!.Cancel();
-        Become(Closing);
     }
 
     /// <summary>Closes both sides when no byte moved either way for timeouts.idle; else checks again when it could expire.</summary>
@@ -323,39 +335,36 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
         _stats.SetClose("idle_timeout", $"no byte either way for {Durations.Format(idle)}");
         _inbound.Tell(Tcp.Close.Instance);
-        StopDialing(); // still connecting: its timeout is longer than idle
-        _outbound?.Tell(Tcp.Close.Instance);
+        if (_leg is { } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Close.Instance);
+        else if (_upstream is not null) Context.Stop(_upstream); // still connecting: its timeout is longer than idle
         return true;
     }
 
     private bool Relaying(object message)
     {
-        if (message is IdleCheck) return OnIdleCheck();
-        if (message is StatsTick)
+        switch (message)
         {
-            Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _connectTarget ?? "-", _stats.BytesUp, _stats.BytesDown,
-                Stopwatch.GetElapsedTime(_started).TotalSeconds);
-            return true;
+            case IdleCheck:
+                return OnIdleCheck();
+            case StatsTick:
+                Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _connectTarget ?? "-", _stats.BytesUp, _stats.BytesDown,
+                    Stopwatch.GetElapsedTime(_started).TotalSeconds);
+                return true;
         }
-        // A message about one socket may concern both legs (it is the source of one, the sink of the other).
-        var handled = _leg!.Handle(message, Sender, Self, out var reason);
+        if (!_leg!.Handle(message, Sender, Self, out var reason)) return Closing(message);
         if (reason is not null) _stats.SetClose("client_reset", reason);
-        if (_down is { } down)
+        if (_leg.SourceStopped && !_inboundStopped)
         {
-            handled |= down.Handle(message, Sender, Self, out var downReason);
-            if (downReason is not null) _stats.SetClose("upstream_reset", downReason);
-            _outboundStopped |= down.SourceStopped;
+            _inboundStopped = true;
+            FinishIfDone();
         }
-        if (!handled) return Closing(message);
-        _inboundStopped |= _leg.SourceStopped;
-        FinishIfDone();
         return true;
     }
 
     private bool ServingHealth(object message) =>
         message is IdleCheck ? OnIdleCheck() : _health!.Handle(message, Sender, Self) || Closing(message);
 
-    /// <summary>Waiting for the sockets to stop; also the fallback of every state.</summary>
+    /// <summary>Waiting for the socket and the child to stop; also the fallback of every state.</summary>
     private bool Closing(object message)
     {
         switch (message)
@@ -364,18 +373,16 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 _inboundStopped = true;
                 FinishIfDone();
                 return true;
-            case Terminated t when t.ActorRef.Equals(_outbound):
-                _outboundStopped = true;
+            case Terminated t when t.ActorRef.Equals(_upstream):
+                _upstreamStopped = true;
                 FinishIfDone();
-                return true;
-            case Tcp.Connected when !Sender.Equals(_outbound):
-                Sender.Tell(Tcp.Abort.Instance); // an upstream socket that connected after we gave up
                 return true;
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
                 if (c.IsErrorClosed) _stats.SetClose("client_reset", c.Cause ?? "error");
                 return true;
-            case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick or IdleCheck:
-                return true; // late socket events while closing
+            case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick or IdleCheck or RouterTimedOut
+                or RouteDecision or UpstreamConnected or UpstreamFailed:
+                return true; // late events while closing
             default:
                 return false;
         }
@@ -386,15 +393,16 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         Timers.Cancel(ClientHelloTimedOut.Instance);
         _stats.SetClose(code, reason);
         _inbound.Tell(Tcp.Close.Instance);
+        if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
         Become(Closing);
     }
 
     private void FinishIfDone()
     {
-        if (!_inboundStopped || _dialing || (_outbound is not null && !_outboundStopped)) return;
+        if (!_inboundStopped || (_upstream is not null && !_upstreamStopped)) return;
         Timers.CancelAll();
         // The upstream label is a formatted string: not built when the line is not logged.
-        if (_ctx.Log.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
+        if (_ctx.Log.IsEnabled(LogLevel.Information))
             Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(), _connectTarget ?? "-",
                 _stats.BytesUp, _stats.BytesDown, Stopwatch.GetElapsedTime(_started).TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
         _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, _route?.Upstream.Name ?? "-", _stats.Close.Code).Inc();
@@ -407,5 +415,4 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         TcpUpstreamConfig t when _stats.UpstreamAddress is { } a => $"{t.Name}({IpEndpoints.Unmap(a)})",
         var u => u.Name,
     };
-
 }

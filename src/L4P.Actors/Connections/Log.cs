@@ -34,4 +34,8 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "server {Server} on {Address}: draining {Active} connection(s), new connections are closed")]
     public static partial void Draining(ILogger log, string server, EndPoint address, int active);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Debug,
+        Message = "server {Server} client={Client}: connection {Connection} asked router {Router}, supervises upstream connection {Upstream} to {Target}")]
+    public static partial void Paired(ILogger log, string server, EndPoint client, string connection, string router, string upstream, string target);
 }

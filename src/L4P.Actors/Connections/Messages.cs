@@ -1,6 +1,13 @@
 using System.Net;
+using Akka.Actor;
 
 namespace L4P.Connections;
+
+/// <summary>UpstreamConnection -> ClientConnection: the tunnel is open; relay client -> upstream on <paramref name="Connection"/>.</summary>
+public sealed record UpstreamConnected(IActorRef Connection, EndPoint Remote);
+
+/// <summary>UpstreamConnection -> ClientConnection: no tunnel could be made; the code and reason are for the log line.</summary>
+public sealed record UpstreamFailed(string Code, string Reason);
 
 /// <summary>Listener -> ProxyRoot.</summary>
 public sealed record ListenerBound(string Server, IPEndPoint Configured, EndPoint Actual);

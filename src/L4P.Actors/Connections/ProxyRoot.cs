@@ -2,13 +2,15 @@ using System.Net;
 using Akka.Actor;
 using L4P.Config;
 using L4P.Resolution;
+using L4P.Routing;
 
 namespace L4P.Connections;
 
 /// <summary>
 /// The proxy: one Listener per listen address, kept across config generations, and the current
-/// generation (its config, Router/Resolver and BackendRegistry). Answers <see cref="WaitReady"/> once
-/// every address is bound and every upstream name has had a first DNS answer (or the first bind failed).
+/// generation (its config and its Router, which owns the routing state and the Resolver). Binds nothing
+/// before Akka.IO is warm (<see cref="TcpWarmup"/>) and every upstream name has had a first DNS answer;
+/// answers <see cref="WaitReady"/> once every address is bound (or the first bind failed).
 /// <see cref="Reload"/> starts a new generation: once its DNS is known, listeners whose address stays
 /// get the new config for new connections without closing their socket, new addresses are bound,
 /// removed ones drain; connections in flight keep the generation they started with.
@@ -47,6 +49,8 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     private Generation _current;
     private int _listenerSeq;
     private bool _started;
+    private bool _dnsReady;
+    private bool _warm;
     private object? _readyAnswer;
 
     // A reload in progress: the generation waiting for its first DNS round, and who asked.
@@ -68,13 +72,16 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         public static readonly SchedulerStarted Instance = new();
     }
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
+        Context.ActorOf(TcpWarmup.Props(_services.TcpManager), "warmup");
         // Akka's HashedWheelTimerScheduler starts its worker on the first timer, and every thread that
         // schedules meanwhile blocks until it runs. If that first timer is a burst of new connections
         // each starting its idle timer, they block every thread-pool thread and the worker waits for
         // the pool to grow: a fresh process stalled ~9 s on its first 50 concurrent connections.
         // One timer here, before any listener is bound, starts the worker with nobody waiting.
         Timers.StartSingleTimer(SchedulerStarted.Instance, SchedulerStarted.Instance, TimeSpan.FromMilliseconds(1));
+    }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -86,14 +93,14 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     private Generation StartGeneration(int number, ProxyConfig config)
     {
         var backends = new BackendRegistry(config, _services.Outliers);
-        var router = Context.ActorOf(Router.Local(config, backends, _services), $"router-{number}");
+        var router = Context.ActorOf(Router.Props(config, backends, _services), $"router-{number}");
         return new Generation(number, config, backends, router);
     }
 
     private IEnumerable<(ServerContext Ctx, IPEndPoint Endpoint)> Addresses(Generation g) =>
         g.Config.Servers.SelectMany(server =>
         {
-            var ctx = ServerContext.Create(server, g.Config, g.Backends, _services);
+            var ctx = new ServerContext(server, g.Router, _services);
             return server.Listen.Select(ep => (ctx, ep));
         });
 
@@ -110,10 +117,12 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         switch (message)
         {
             case Router.Ready when Sender.Equals(_current.Router) && !_started:
-                // DNS known: open the listeners of the first generation.
-                _started = true;
-                Publish(_current);
-                foreach (var (ctx, ep) in Addresses(_current)) Bind(ctx, ep);
+                _dnsReady = true;
+                StartIfReady();
+                return true;
+            case TcpWarmup.Done:
+                _warm = true;
+                StartIfReady();
                 return true;
             case Router.Ready when _next is not null && Sender.Equals(_next.Router):
                 SwitchTo(_next);
@@ -180,12 +189,23 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
                 Bind(ctx, ep);
             }
         }
-        // Connections in flight hold their own context; the old DNS state is no longer needed.
-        Context.Stop(_current.Router);
+        // Connections in flight hold their own context. Those accepted just before the switch may still
+        // be reading a PROXY header and a ClientHello before they ask the old router: it stays for them.
+        var lastAsk = _current.Config.Servers.Select(s => s.Timeouts.ClientHello).DefaultIfEmpty(TimeSpan.Zero).Max();
+        _current.Router.Tell(new Router.Retire(lastAsk + lastAsk + ClientConnection.RouterTimeout));
         _current = next;
         _next = null;
         Publish(next);
         FinishReloadIfBound();
+    }
+
+    /// <summary>DNS known and Akka.IO warm: open the listeners of the first generation.</summary>
+    private void StartIfReady()
+    {
+        if (_started || !_dnsReady || !_warm) return;
+        _started = true;
+        Publish(_current);
+        foreach (var (ctx, ep) in Addresses(_current)) Bind(ctx, ep);
     }
 
     private void Publish(Generation g) =>

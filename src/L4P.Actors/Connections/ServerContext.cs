@@ -2,13 +2,15 @@ using Akka.Actor;
 using L4P.Config;
 using L4P.Metrics;
 using L4P.Resolution;
-using L4P.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace L4P.Connections;
 
-/// <summary>What the actors of one server need, built once per config generation and shared read-only.</summary>
-public sealed record ServerContext(ServerConfig Server, RouteTable Routes, BackendRegistry Backends, ProxyServices Services)
+/// <summary>
+/// What the actors of one server need, built once per config generation and shared read-only; its
+/// <see cref="Router"/> is the generation's, asked once per connection (it owns routes and backends).
+/// </summary>
+public sealed record ServerContext(ServerConfig Server, IActorRef Router, ProxyServices Services)
 {
     /// <summary>Category "L4P.Connections": connection and listener lines.</summary>
     public ILogger Log { get; } = Services.Logs.CreateLogger("L4P.Connections");
@@ -17,9 +19,6 @@ public sealed record ServerContext(ServerConfig Server, RouteTable Routes, Backe
     public Prometheus.Counter.Child BytesUp { get; } = Services.Metrics.Bytes.WithLabels(Server.Name, "client_to_upstream");
 
     public Prometheus.Counter.Child BytesDown { get; } = Services.Metrics.Bytes.WithLabels(Server.Name, "upstream_to_client");
-
-    public static ServerContext Create(ServerConfig server, ProxyConfig config, BackendRegistry backends, ProxyServices services) =>
-        new(server, new RouteTable(server, config.Upstreams), backends, services);
 }
 
 /// <summary>The seams to the outside world: Akka.IO's TCP manager, DNS, logging, metrics. Tests put probes and scripts here.</summary>

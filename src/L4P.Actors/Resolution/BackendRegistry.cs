@@ -8,9 +8,9 @@ namespace L4P.Resolution;
 /// <summary>
 /// The current addresses of every TCP upstream, for new connections: each target's resolved addresses
 /// (IP literals from the start) with its port, minus those health checks marked down, ordered by the
-/// upstream's <c>balance</c>. Writers are the Router (DNS changes) and the health checker; readers are
-/// connection actors, lock-free: each upstream's state is an immutable snapshot swapped atomically, so
-/// picking addresses costs no message.
+/// upstream's <c>balance</c>. The state of one <see cref="Routing.Router"/>, which alone changes it and
+/// picks addresses from it; the status page reads it from elsewhere, so each upstream's state is an
+/// immutable snapshot swapped atomically.
 /// </summary>
 public sealed class BackendRegistry
 {

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Net;
 using Akka.Actor;
 using L4P.Config;
@@ -8,12 +9,19 @@ namespace L4P.Resolution;
 
 /// <summary>
 /// Active health checks of one upstream: every <c>check.interval</c> a <see cref="CheckProbe"/> per
-/// address (one at a time per address). <c>fall</c> failures in a row mark an address down in the
-/// <see cref="BackendRegistry"/> (new connections skip it), <c>rise</c> successes mark it up again.
-/// Addresses start up. Each change is logged once and exported as <c>l4p_upstream_up</c>.
+/// address its router last named in <see cref="Targets"/> (one probe at a time per address). <c>fall</c>
+/// failures in a row make a <see cref="Verdict"/> "down" for the router (new connections skip the
+/// address), <c>rise</c> successes one "up". Addresses start up. Each change is logged once and exported
+/// as <c>l4p_upstream_up</c>.
 /// </summary>
 public sealed class HealthChecker : ActorBase, IWithTimers
 {
+    /// <summary>Router -> HealthChecker: the addresses of the upstream now (DNS changed them).</summary>
+    public sealed record Targets(ImmutableArray<IPEndPoint> Endpoints);
+
+    /// <summary>HealthChecker -> Router: <paramref name="Endpoint"/> of <paramref name="Upstream"/> went up or down.</summary>
+    public sealed record Verdict(string Upstream, IPEndPoint Endpoint, bool Up);
+
     private sealed class Tick
     {
         public static readonly Tick Instance = new();
@@ -29,17 +37,17 @@ public sealed class HealthChecker : ActorBase, IWithTimers
 
     private readonly TcpUpstreamConfig _upstream;
     private readonly HealthCheckConfig _check;
-    private readonly BackendRegistry _registry;
+    private ImmutableArray<IPEndPoint> _endpoints;
     private readonly IActorRef _tcp;
     private readonly ILogger _log;
     private readonly ProxyMetrics _metrics;
     private readonly Dictionary<IPEndPoint, State> _states = [];
 
-    public HealthChecker(TcpUpstreamConfig upstream, BackendRegistry registry, IActorRef tcpManager, ILogger log, ProxyMetrics metrics)
+    public HealthChecker(TcpUpstreamConfig upstream, ImmutableArray<IPEndPoint> endpoints, IActorRef tcpManager, ILogger log, ProxyMetrics metrics)
     {
+        _endpoints = endpoints;
         _upstream = upstream;
         _check = upstream.Check!;
-        _registry = registry;
         _tcp = tcpManager;
         _log = log;
         _metrics = metrics;
@@ -47,8 +55,8 @@ public sealed class HealthChecker : ActorBase, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(TcpUpstreamConfig upstream, BackendRegistry registry, IActorRef tcpManager, ILogger log, ProxyMetrics metrics) =>
-        Connections.FactoryProps.For(() => new HealthChecker(upstream, registry, tcpManager, log, metrics));
+    public static Props Props(TcpUpstreamConfig upstream, ImmutableArray<IPEndPoint> endpoints, IActorRef tcpManager, ILogger log, ProxyMetrics metrics) =>
+        Connections.FactoryProps.For(() => new HealthChecker(upstream, endpoints, tcpManager, log, metrics));
 
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
 
@@ -58,8 +66,11 @@ public sealed class HealthChecker : ActorBase, IWithTimers
     {
         switch (message)
         {
+            case Targets t:
+                _endpoints = t.Endpoints;
+                return true;
             case Tick:
-                foreach (var ep in _registry.Endpoints(_upstream.Name))
+                foreach (var ep in _endpoints)
                 {
                     if (!_states.TryGetValue(ep, out var state))
                     {
@@ -95,7 +106,7 @@ public sealed class HealthChecker : ActorBase, IWithTimers
     {
         s.Up = up;
         s.Successes = s.Failures = 0;
-        _registry.SetHealth(_upstream.Name, ep, up);
+        Context.Parent.Tell(new Verdict(_upstream.Name, ep, up));
         _metrics.UpstreamUp.WithLabels(_upstream.Name, ep.ToString()).Set(up ? 1 : 0);
         if (up) Log.AddressUp(_log, _upstream.Name, ep, _check.Rise, detail);
         else Log.AddressDown(_log, _upstream.Name, ep, _check.Fall, detail);

@@ -14,7 +14,7 @@ using Xunit;
 namespace L4P.Tests.Simulation;
 
 /// <summary>
-/// ClientConnection (with its UpstreamDial and relay legs) driven through TestKit, with probes standing in for
+/// ClientConnection (with its UpstreamConnection child, a real Router, and their relay legs) driven through TestKit, with probes standing in for
 /// Akka.IO's connection actors and TCP manager: no sockets, exact control of every event's order.
 /// </summary>
 public sealed class RelaySimulationTests : TestKit
@@ -44,7 +44,9 @@ public sealed class RelaySimulationTests : TestKit
               backend: "tcp://198.51.100.1:443"
             """, "sim.yaml", _ => null);
         var factory = LoggerFactory.Create(b => b.AddProvider(_logs));
-        _ctx = ServerContext.Create(config.Servers[0], config, new BackendRegistry(config), new ProxyServices(_tcp.Ref, SystemDnsLookup.Instance, factory, new ProxyMetrics(processMetrics: false)));
+        var services = new ProxyServices(_tcp.Ref, SystemDnsLookup.Instance, factory, new ProxyMetrics(processMetrics: false));
+        var router = Sys.ActorOf(L4P.Routing.Router.Props(config, new BackendRegistry(config), services), "router");
+        _ctx = new ServerContext(config.Servers[0], router, services);
     }
 
     private static ByteString Bytes(string s) => ByteString.FromString(s);

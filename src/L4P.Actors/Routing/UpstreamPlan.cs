@@ -1,7 +1,7 @@
 using L4P.Config;
 using L4P.Protocol;
 
-namespace L4P.Connections;
+namespace L4P.Routing;
 
 /// <summary>
 /// How one connection reaches its upstream: the address to dial (the upstream, or the HTTP proxy when
@@ -13,7 +13,7 @@ public sealed record UpstreamPlan(TcpUpstreamConfig Upstream, TimeSpan Timeout, 
     public byte[]? ProxyHeader { get; init; }
 
     /// <returns>The plan, or null with <paramref name="problem"/> saying why the connection cannot go anywhere.</returns>
-    public static UpstreamPlan? For(Routing.Route route, TcpUpstreamConfig upstream, string? sni, ServerTimeouts timeouts, out string? problem)
+    public static UpstreamPlan? For(Route route, TcpUpstreamConfig upstream, string? sni, ServerTimeouts timeouts, out string? problem)
     {
         problem = null;
         if (route.Connect is null) return new UpstreamPlan(upstream, timeouts.Connect, null, null);

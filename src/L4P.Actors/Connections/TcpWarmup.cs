@@ -1,0 +1,75 @@
+using System.Net;
+using Akka.Actor;
+using Akka.IO;
+
+namespace L4P.Connections;
+
+/// <summary>
+/// Runs Akka.IO's bind, accept, connect and close once on a throwaway loopback listener before the
+/// proxy binds its configured addresses, then tells its parent <see cref="Done"/> and stops.
+/// Why: Akka.IO 1.5's TcpListener arms its accepts before it handles its own Bound, and drops (and
+/// leaks) an accept that completes in between (README: Known issues). The first bind of a process,
+/// with the socket engine and these code paths still cold, has by far the widest window; warming them
+/// up narrows it for the addresses that matter. Never fatal: on any failure or after
+/// <see cref="Limit"/> it reports Done all the same.
+/// </summary>
+public sealed class TcpWarmup : ActorBase, IWithTimers
+{
+    public sealed record Done
+    {
+        public static readonly Done Instance = new();
+    }
+
+    private sealed class GiveUp
+    {
+        public static readonly GiveUp Instance = new();
+    }
+
+    public static readonly TimeSpan Limit = TimeSpan.FromSeconds(3);
+
+    private readonly IActorRef _tcp;
+    private IActorRef? _listener;
+    private int _connected;
+
+    public TcpWarmup(IActorRef tcpManager) => _tcp = tcpManager;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef tcpManager) => Akka.Actor.Props.Create(() => new TcpWarmup(tcpManager));
+
+    protected override void PreStart()
+    {
+        Timers.StartSingleTimer(GiveUp.Instance, GiveUp.Instance, Limit);
+        _tcp.Tell(new Tcp.Bind(Self, new IPEndPoint(IPAddress.Loopback, 0), backlog: 8, pullMode: true));
+    }
+
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case Tcp.Bound b:
+                _listener = Sender;
+                _tcp.Tell(new Tcp.Connect(b.LocalAddress, timeout: Limit, pullMode: true));
+                return true;
+            case Tcp.Connected:
+                // Both ends arrive here: the accepted one (we are the listener's handler) and the dialled one.
+                Sender.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: false, useResumeWriting: false));
+                Sender.Tell(Tcp.Close.Instance);
+                if (++_connected == 2) _listener!.Tell(Tcp.Unbind.Instance);
+                return true;
+            case Tcp.Unbound or Tcp.CommandFailed or GiveUp:
+                Finish();
+                return true;
+            case Tcp.Event:
+                return true; // the closes completing
+            default:
+                return false;
+        }
+    }
+
+    private void Finish()
+    {
+        Context.Parent.Tell(Done.Instance);
+        Context.Stop(Self);
+    }
+}

@@ -1,0 +1,162 @@
+using System.Collections.Frozen;
+using Akka.Actor;
+using L4P.Config;
+using L4P.Resolution;
+using Microsoft.Extensions.Logging;
+
+namespace L4P.Routing;
+
+/// <summary>
+/// The routing state of one config generation, and its only owner: every server's route table, the
+/// current addresses of every upstream (from <see cref="BackendsChanged"/>), balance state (round-robin
+/// cursor, leastconn counts), health verdicts of its <see cref="HealthChecker"/>s and the node's outlier
+/// table. Each connection asks once with a <see cref="RouteRequest"/> and gets a <see cref="RouteDecision"/>;
+/// connect outcomes come back as <see cref="DialOutcome"/> and <see cref="UpstreamReleased"/>. Being the
+/// one writer, it hands out round robin turns strictly in order.
+/// Its children are the <see cref="Resolver"/> (started once the subscription is in place, so no change
+/// is missed) and one HealthChecker per upstream with <c>check</c>.
+/// </summary>
+public sealed class Router : ActorBase, IWithTimers
+{
+    /// <summary>Router -> parent: every name has had its first DNS answer; the generation can take connections.</summary>
+    public sealed record Ready;
+
+    /// <summary>
+    /// Parent -> Router: a newer generation took over. Resolution and health checks stop now; requests are
+    /// still answered for <paramref name="Grace"/> (connections accepted before the switch may still be
+    /// reading their ClientHello), then the router stops.
+    /// </summary>
+    public sealed record Retire(TimeSpan Grace);
+
+    private sealed class Retired
+    {
+        public static readonly Retired Instance = new();
+    }
+
+    private readonly ProxyConfig _config;
+    private readonly BackendRegistry _registry;
+    private readonly Connections.ProxyServices _services;
+    private readonly FrozenDictionary<string, (ServerConfig Server, RouteTable Table)> _servers;
+    private readonly Dictionary<BackendKey, List<(string Upstream, int Target)>> _byKey = [];
+    private readonly Dictionary<string, IActorRef> _checkers = [];
+    private readonly Func<IActorContext, IActorRef>? _startResolver;
+    private readonly ILogger _log;
+
+    /// <summary><paramref name="startResolver"/> starts the resolver as a child; null: the usual local <see cref="Resolver"/> on the EventStream.</summary>
+    public Router(ProxyConfig config, BackendRegistry registry, Connections.ProxyServices services, Func<IActorContext, IActorRef>? startResolver = null)
+    {
+        _config = config;
+        _registry = registry;
+        _services = services;
+        _startResolver = startResolver;
+        _log = services.Logs.CreateLogger("L4P.Resolution");
+        _servers = config.Servers.ToFrozenDictionary(s => s.Name, s => (s, new RouteTable(s, config.Upstreams)));
+        foreach (var u in config.Upstreams.Values.OfType<TcpUpstreamConfig>())
+            for (var i = 0; i < u.Targets.Length; i++)
+            {
+                var t = u.Targets[i];
+                if (t.Literal is not null) continue; // in the registry from the start
+                var key = new BackendKey(t.Host.TrimEnd('.'), t.Family);
+                if (!_byKey.TryGetValue(key, out var uses)) _byKey[key] = uses = [];
+                uses.Add((u.Name, i));
+            }
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ProxyConfig config, BackendRegistry registry, Connections.ProxyServices services,
+        Func<IActorContext, IActorRef>? startResolver = null) =>
+        Akka.Actor.Props.Create(() => new Router(config, registry, services, startResolver));
+
+    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(BackendsChanged));
+        foreach (var u in _config.Upstreams.Values.OfType<TcpUpstreamConfig>().Where(u => u.Check is not null))
+        {
+            _checkers[u.Name] = Context.ActorOf(HealthChecker.Props(u, _registry.Endpoints(u.Name), _services.TcpManager, _log, _services.Metrics),
+                $"check-{Uri.EscapeDataString(u.Name)}");
+        }
+        if (_startResolver is not null) _startResolver(Context);
+        else
+        {
+            var publisher = new EventStreamPublisher(Context.System.EventStream, _services.FleetBackends);
+            Context.ActorOf(Resolver.Props(_config, _services.Dns, publisher, _log, _services.Metrics, _services.Ownership), "resolver");
+        }
+    }
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case RouteRequest r:
+                Sender.Tell(Decide(r));
+                return true;
+            case DialOutcome d:
+                OnDial(d);
+                return true;
+            case UpstreamReleased r:
+                _registry.Release(r.Upstream, r.Address);
+                return true;
+            case BackendsChanged c when _byKey.TryGetValue(c.Key, out var uses):
+                foreach (var (name, target) in uses)
+                {
+                    _registry.SetTarget(name, target, c.Addresses);
+                    if (_checkers.TryGetValue(name, out var checker)) checker.Tell(new HealthChecker.Targets(_registry.Endpoints(name)));
+                }
+                return true;
+            case BackendsChanged:
+                return true; // a name this config does not use (another generation's, or another node's)
+            case HealthChecker.Verdict v:
+                _registry.SetHealth(v.Upstream, v.Endpoint, v.Up);
+                return true;
+            case Resolver.InitialRoundDone:
+                Context.Parent.Tell(new Ready());
+                return true;
+            case Retire r:
+                Context.System.EventStream.Unsubscribe(Self);
+                foreach (var child in Context.GetChildren()) Context.Stop(child);
+                Timers.StartSingleTimer(Retired.Instance, Retired.Instance, r.Grace);
+                return true;
+            case Retired:
+                Context.Stop(Self);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private RouteDecision Decide(RouteRequest request)
+    {
+        if (!_servers.TryGetValue(request.Server, out var entry))
+            throw new InvalidOperationException($"route request for server {request.Server}, which this generation does not have");
+        var (server, table) = entry;
+        var route = table.Match(request.ServerName);
+        if (route.Upstream is not TcpUpstreamConfig tcp) return new RouteDecision(route, null, [], null);
+        var plan = UpstreamPlan.For(route, tcp, request.ServerName, server.Timeouts, out var problem);
+        if (plan is null) return new RouteDecision(route, null, [], new RouteRefusal("no_sni", problem!));
+        // The current addresses in the order the upstream's balance gives; no DNS on this path.
+        var addresses = _registry.NextOrder(tcp.Name, request.Client);
+        if (addresses.Length > 0) return new RouteDecision(route, plan, addresses, null);
+        var refusal = _registry.AllDown(tcp.Name)
+            ? new RouteRefusal("all_down", $"every address of upstream {tcp.Name} failed its health checks")
+            : new RouteRefusal("dns_failed", $"upstream {tcp.Name} ({tcp.Url}) has no address yet (lookups failing: see the resolver's log)");
+        return new RouteDecision(route, plan, [], refusal);
+    }
+
+    private void OnDial(DialOutcome d)
+    {
+        if (d.Connected)
+        {
+            _registry.Acquire(d.Upstream, d.Address); // for leastconn; released by UpstreamReleased
+            if (HasOutlier(d.Upstream)) _services.Outliers.ConnectSucceeded(d.Upstream, d.Address);
+        }
+        else if (_config.Upstreams.GetValueOrDefault(d.Upstream) is TcpUpstreamConfig { Outlier: { } outlier })
+            _services.Outliers.ConnectFailed(d.Upstream, d.Address, outlier);
+    }
+
+    private bool HasOutlier(string upstream) => _config.Upstreams.GetValueOrDefault(upstream) is TcpUpstreamConfig { Outlier: not null };
+}
