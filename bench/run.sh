@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark on loopback: direct (no proxy) = 1.00, then HAProxy (mode tcp, req.ssl_sni),
-# nginx stream (ssl_preread) and L4P (plain route, SNI route; on Akka.IO and on its sockets transport)
-# in front of the same backends, measured
-# in turns in one run. Prints one table of figures and ratios to direct. Installs what it needs
+# nginx stream (ssl_preread) and L4P (plain route, SNI route) in front of the same backends,
+# measured in turns in one run. Prints one table of figures and ratios to direct. Installs what it needs
 # (Debian packages), builds L4P in Release, and stops every process it started.
 #
-#   bench/run.sh [SECONDS_PER_RUN]     (default 10; the whole run takes about 25 x that)
+#   bench/run.sh [SECONDS_PER_RUN]     (default 10; the whole run takes about 20 x that)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
@@ -104,7 +103,6 @@ NGINX_PID=$!
 
 cat > "$W/l4p.yaml" <<L4P
 version: 2
-transport: akka
 log: warn
 servers:
   plain: { listen: ["127.0.0.1:22080"], default: http, maxclients: 20000 }
@@ -122,13 +120,9 @@ upstream:
 L4P
 DOTNET_TieredPGO=1 dotnet src/L4P.Host/bin/Release/net10.0/L4P.Host.dll --config "$W/l4p.yaml" > "$W/l4p.log" 2>&1 & PIDS+=($!)
 L4P_PID=$!
-# The same config on L4P's second transport (transport: sockets), on ports 23xxx.
-sed -e 's/22080/23080/; s/22443/23443/; s/25203/25204/; s/^transport: akka/transport: sockets/' "$W/l4p.yaml" > "$W/l4p-sockets.yaml"
-DOTNET_TieredPGO=1 dotnet src/L4P.Host/bin/Release/net10.0/L4P.Host.dll --config "$W/l4p-sockets.yaml" > "$W/l4p-sockets.log" 2>&1 & PIDS+=($!)
-L4PS_PID=$!
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
-for p in $HTTP $TLS $IPERF 20080 20443 25201 21080 21443 25202 22080 22443 25203 23080 23443 25204; do wait_port $p; done
+for p in $HTTP $TLS $IPERF 20080 20443 25201 21080 21443 25202 22080 22443 25203; do wait_port $p; done
 
 # rss PID... -> sum of VmRSS in KiB over the process and its children
 rss() { local t=0; for p in "$@"; do for c in $p $(pgrep -P "$p" || true); do t=$((t + $(awk '/VmRSS/{print $2}' /proc/$c/status 2>/dev/null || echo 0))); done; done; echo $t; }
@@ -169,12 +163,11 @@ row() { # NAME PLAINPORT TLSPORT BULKPORT PIDS...
 row direct $HTTP $TLS $IPERF
 row haproxy 20080 20443 25201 $HAPROXY_PID
 row nginx 21080 21443 25202 $NGINX_PID
-row l4p-akka 22080 22443 25203 $L4P_PID
-row l4p-sockets 23080 23443 25204 $L4PS_PID
+row l4p 22080 22443 25203 $L4P_PID
 
 python3 - "$DUR" <<PY
 import sys
-names = ["direct", "haproxy", "nginx", "l4p-akka", "l4p-sockets"]
+names = ["direct", "haproxy", "nginx", "l4p"]
 R = {}
 for kv in """$(for k in "${!R[@]}"; do echo "$k=${R[$k]}"; done)""".split():
     k, v = kv.split("=", 1)

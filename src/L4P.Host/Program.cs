@@ -3,6 +3,7 @@ using System.Reflection;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
+using Akka.IO;
 using Akka.Remote.Hosting;
 using L4P.Cluster;
 using L4P.Config;
@@ -20,16 +21,8 @@ public static class Program
     public static string Version =>
         typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
-    /// <summary>
-    /// Socket completions run on the threads that wait on epoll instead of being handed to the thread
-    /// pool; with <c>InlineExecution</c> the connection actors they wake run there too, as in an event
-    /// loop (README: Performance). .NET reads it once, before its first socket; set it to 0 to opt out.
-    /// </summary>
-    internal const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
-
     public static async Task<int> Main(string[] args)
     {
-        if (Environment.GetEnvironmentVariable(InlineCompletions) is null) Environment.SetEnvironmentVariable(InlineCompletions, "1");
         var configOption = new Option<string?>("--config", "-c")
         {
             Description = "The YAML config file. Default: $L4P_CONFIG, else " + string.Join(", ", ConfigLocator.DefaultPaths),
@@ -79,17 +72,6 @@ public static class Program
             return 2;
         }
 
-        TransportKind transport;
-        try
-        {
-            transport = L4P.Transport.Transports.Choose(config, Environment.GetEnvironmentVariable);
-        }
-        catch (ConfigException e)
-        {
-            await Console.Error.WriteLineAsync($"l4p: config error: {e.Message}");
-            return 2;
-        }
-
         if (checkOnly)
         {
             Console.WriteLine($"l4p: {path}: config OK ({config.Servers.Length} server(s), {config.Upstreams.Count - BuiltinUpstreamConfig.All.Count} upstream(s))");
@@ -109,7 +91,7 @@ public static class Program
 
         try
         {
-            using var host = BuildHost(config, hocon, transport);
+            using var host = BuildHost(config, hocon);
             await host.RunAsync();
             return 0;
         }
@@ -120,7 +102,7 @@ public static class Program
         }
     }
 
-    internal static IHost BuildHost(ProxyConfig config, Akka.Configuration.Config hocon, TransportKind transport = TransportKind.Sockets)
+    internal static IHost BuildHost(ProxyConfig config, Akka.Configuration.Config hocon)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -162,7 +144,7 @@ public static class Program
             {
                 IDnsLookup dns = config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver);
                 var metrics = sp.GetRequiredService<ProxyMetrics>();
-                var services = new ProxyServices(L4P.Transport.Transports.Start(system, transport), dns, sp.GetRequiredService<ILoggerFactory>(), metrics)
+                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>(), metrics)
                 {
                     Status = new ProxyStatus(Version),
                 };

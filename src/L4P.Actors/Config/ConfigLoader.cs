@@ -103,7 +103,6 @@ public static class ConfigLoader
         var upstreams = BuiltinUpstreamConfig.All.ToBuilder();
         var resolver = ResolverConfig.Defaults;
         var cluster = ClusterConfig.Disabled;
-        TransportKind? transport = null;
 
         foreach (var (key, value, keyNode) in y.Entries(root, ""))
         {
@@ -148,8 +147,16 @@ public static class ConfigLoader
                     cluster = ParseCluster(y, value, key);
                     break;
                 case "transport":
+                    // Still accepted with Akka.IO's name, so configs written when L4P had a second transport load.
                     var t = y.String(value, key);
-                    transport = Transport.Transports.TryParse(t) ?? throw y.Error(value, key, $"unknown transport '{t}' (expected akka or sockets)");
+                    var refused = t.ToLowerInvariant() switch
+                    {
+                        "akka" or "akka.io" => null,
+                        "sockets" => $"'{t}' is no longer available",
+                        _ => $"unknown transport '{t}'",
+                    };
+                    if (refused is not null)
+                        throw y.Error(value, key, $"{refused}: Akka.IO is L4P's only transport (remove the key or write transport: akka)");
                     break;
                 case "servers":
                     serversNode = y.Mapping(value, key);
@@ -190,7 +197,7 @@ public static class ConfigLoader
         }
         if (servers.Count == 0) throw y.Error(serversKey, "servers", "no server defined");
 
-        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap, resolver) { Cluster = cluster, Transport = transport };
+        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap, resolver) { Cluster = cluster };
     }
 
     private static ClusterConfig ParseCluster(YamlNodes y, YamlNode node, string path)

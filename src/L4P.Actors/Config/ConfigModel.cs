@@ -15,13 +15,7 @@ public sealed record ProxyConfig(
     ResolverConfig Resolver)
 {
     public ClusterConfig Cluster { get; init; } = ClusterConfig.Disabled;
-
-    /// <summary>The <c>transport:</c> key; null when absent (then <c>$L4P_TRANSPORT</c>, else sockets). Applies at start.</summary>
-    public TransportKind? Transport { get; init; }
 }
-
-/// <summary>The TCP transport under the proxy's actors: Akka.IO, or L4P's own over .NET sockets.</summary>
-public enum TransportKind { Akka, Sockets }
 
 /// <summary>
 /// Cluster mode (Akka.Cluster): this node's remoting address, the seed nodes to join (Akka addresses

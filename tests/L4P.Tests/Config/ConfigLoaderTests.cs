@@ -214,6 +214,7 @@ public sealed class ConfigLoaderTests
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", outlier: { eject: 5s } }\n", "upstream.u.outlier.eject: unknown key (expected failures or eject_for)", "outlier unknown key" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], maxclients_scope: cluster }\n", "servers.a.maxclients_scope: 'cluster' needs cluster mode", "cluster scope standalone" },
         { "version: 1\ncluster: { enabled: true }\nservers:\n  a: { listen: [\"127.0.0.1:1\"], maxclients_scope: fleet }\n", "servers.a.maxclients_scope: unknown scope 'fleet' (expected node or cluster)", "bad scope" },
+        { "version: 1\ntransport: quic\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "l4p.yaml:2:12: transport: unknown transport 'quic': Akka.IO is L4P's only transport (remove the key or write transport: akka)", "unknown transport" },
     };
 
     [Theory]
@@ -224,6 +225,24 @@ public sealed class ConfigLoaderTests
         Assert.True(message.Contains(expected, StringComparison.Ordinal), $"{what}: expected '{expected}' in '{message}'");
         Assert.StartsWith("l4p.yaml", message);
         Assert.DoesNotContain('\n', message);
+    }
+
+    [Theory]
+    [InlineData("akka")]
+    [InlineData("akka.io")]
+    [InlineData("Akka")]
+    public void Transport_akka_is_still_accepted(string value)
+    {
+        var c = Parse($"version: 1\ntransport: {value}\nservers:\n  a: {{ listen: [\"127.0.0.1:1\"] }}\n");
+        Assert.Equal("a", Assert.Single(c.Servers).Name);
+    }
+
+    [Fact]
+    public void Transport_sockets_is_refused_with_one_line()
+    {
+        Assert.Equal(
+            "l4p.yaml:2:12: transport: 'sockets' is no longer available: Akka.IO is L4P's only transport (remove the key or write transport: akka)",
+            Error("version: 1\ntransport: sockets\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n"));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.IO;
 using L4P.Cluster;
 using L4P.Config;
 using L4P.Connections;
@@ -61,7 +62,7 @@ public sealed class ClusterNode : IAsyncDisposable
         var config = ConfigLoader.Parse(yaml, $"{name}.yaml", _ => null);
         var capture = new CapturingLoggerProvider(output is null ? null : line => output.WriteLine($"[{name}] {line}"));
         var factory = LoggerFactory.Create(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Debug));
-        var services = FleetNode.Join(system, config, new ProxyServices(InProcessProxy.Transport(system, config), dns, factory, new ProxyMetrics(processMetrics: false)));
+        var services = FleetNode.Join(system, config, new ProxyServices(system.Tcp(), dns, factory, new ProxyMetrics(processMetrics: false)));
         var root = system.ActorOf(ProxyRoot.Props(config, services), "proxy");
         var answer = await root.Ask<object>(ProxyRoot.WaitReady.Instance, TimeSpan.FromSeconds(10));
         if (answer is ProxyRoot.BindFailed f) throw new InvalidOperationException($"{name}: bind failed: {f.Address}: {f.Reason}");

@@ -1,5 +1,6 @@
 using System.Net;
 using Akka.Actor;
+using Akka.IO;
 using L4P.Config;
 using L4P.Connections;
 using L4P.Metrics;
@@ -41,7 +42,7 @@ public sealed class InProcessProxy : IAsyncDisposable
         var capture = new CapturingLoggerProvider(output is null ? null : output.WriteLine);
         var factory = LoggerFactory.Create(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Debug));
         var metrics = new ProxyMetrics(processMetrics: false);
-        var root = system.ActorOf(ProxyRoot.Props(config, new ProxyServices(Transport(system, config),
+        var root = system.ActorOf(ProxyRoot.Props(config, new ProxyServices(system.Tcp(),
             dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver)), factory, metrics)), "proxy");
         var answer = await root.Ask<object>(ProxyRoot.WaitReady.Instance, TimeSpan.FromSeconds(10));
         if (answer is ProxyRoot.BindFailed f)
@@ -51,10 +52,6 @@ public sealed class InProcessProxy : IAsyncDisposable
         }
         return new InProcessProxy(system, config, root, capture, factory) { Metrics = metrics };
     }
-
-    /// <summary>The TCP manager the config (or <c>$L4P_TRANSPORT</c>, which test.sh sets per pass) chooses.</summary>
-    public static IActorRef Transport(ActorSystem system, ProxyConfig config) =>
-        L4P.Transport.Transports.Start(system, L4P.Transport.Transports.Choose(config, Environment.GetEnvironmentVariable));
 
     public IPEndPoint Listen(string server, int index = 0) => Config.Servers.Single(s => s.Name == server).Listen[index];
 

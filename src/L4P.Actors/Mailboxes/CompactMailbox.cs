@@ -2,14 +2,14 @@ using Akka.Actor;
 using Akka.Dispatch;
 using Akka.Dispatch.MessageQueues;
 
-namespace L4P.Transport;
+namespace L4P.Mailboxes;
 
 /// <summary>
-/// An unbounded mailbox that costs ~100 bytes while empty. Akka's default queue (a ConcurrentQueue)
-/// allocates a 32-slot segment per actor, ~1 KB; when a proxied connection had four actors that was the
-/// largest item of an idle connection's memory (a heap dump of 5,000 idle pairs: 4.1 KB of 15 KB per
-/// pair). This one is a small ring under a lock (producers are few per actor and hold it for a copy):
-/// it starts at four slots, doubles when full, and drops a grown array once drained.
+/// An unbounded mailbox that stays small while empty. Akka's default queue (a ConcurrentQueue) allocates
+/// a whole segment per actor up front, and with several actors per proxied connection that segment was
+/// the largest part of an idle connection's memory. This one is a small ring under a lock (producers are
+/// few per actor and hold it only for a copy): it starts small, doubles when full, and drops a grown
+/// array once drained, so an idle actor costs little whatever bursts it has seen.
 /// Set for the whole system in hocon/l4p.hocon (<c>akka.actor.default-mailbox.mailbox-type</c>).
 /// </summary>
 public sealed class CompactMailbox : MailboxType, IProducesMessageQueue<CompactMessageQueue>

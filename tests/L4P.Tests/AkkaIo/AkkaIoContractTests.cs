@@ -4,22 +4,20 @@ using System.Text;
 using Akka.Actor;
 using Akka.IO;
 using Akka.TestKit.Xunit2;
-using L4P.Config;
 using L4P.Tests.Support;
-using L4P.Transport;
 using Xunit;
 
-namespace L4P.Tests.Transport;
+namespace L4P.Tests.AkkaIo;
 
 /// <summary>
-/// The part of the Tcp message protocol L4P relies on, checked against both transports with real
-/// sockets on loopback: what passes for Akka.IO must pass for the sockets transport, message for message.
+/// The Akka.IO behaviours the relay relies on (pull-mode reads, acked writes, half-close, the close and
+/// abort events, a stopped handler, Unbind, Connect), checked with real sockets on loopback. They pin
+/// down what L4P's connection actors assume of Akka.IO's Tcp protocol, so an Akka.IO upgrade that
+/// changes one of them fails here rather than in the relay.
 /// </summary>
-public sealed class TransportContractTests : TestKit
+public sealed class AkkaIoContractTests : TestKit
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
-
-    public static TheoryData<TransportKind> Both => [TransportKind.Akka, TransportKind.Sockets];
 
     private sealed class Ack : Tcp.Event
     {
@@ -27,12 +25,12 @@ public sealed class TransportContractTests : TestKit
     }
 
     /// <summary>
-    /// Binds with the transport, connects a plain client, returns the listener and the connection actor,
+    /// Binds with Akka.IO, connects a plain client, returns the listener and the connection actor,
     /// registered to <paramref name="handler"/> (the test actor unless given).
     /// </summary>
-    private async Task<(IActorRef Listener, IActorRef Connection, Socket Client)> AcceptAsync(TransportKind kind, IActorRef? handler = null)
+    private async Task<(IActorRef Listener, IActorRef Connection, Socket Client)> AcceptAsync(IActorRef? handler = null)
     {
-        var tcp = Transports.Start(Sys, kind);
+        var tcp = Sys.Tcp();
         tcp.Tell(new Tcp.Bind(TestActor, new IPEndPoint(IPAddress.Loopback, 0), pullMode: true));
         var bound = ExpectMsg<Tcp.Bound>(Wait);
         var listener = LastSender;
@@ -54,11 +52,10 @@ public sealed class TransportContractTests : TestKit
         return text.ToString();
     }
 
-    [Theory]
-    [MemberData(nameof(Both))]
-    public async Task Pull_reads_acked_writes_and_a_half_close_each_way(TransportKind kind)
+    [Fact]
+    public async Task Pull_reads_acked_writes_and_a_half_close_each_way()
     {
-        var (_, connection, client) = await AcceptAsync(kind);
+        var (_, connection, client) = await AcceptAsync();
         using var _ = client;
 
         // Nothing is delivered before ResumeReading (pull mode).
@@ -85,11 +82,10 @@ public sealed class TransportContractTests : TestKit
         Assert.Equal("after", Encoding.ASCII.GetString(await Net.ReadToEndAsync(client)));
     }
 
-    [Theory]
-    [MemberData(nameof(Both))]
-    public async Task ConfirmedClose_first_then_the_peers_eof_comes_as_ConfirmedClosed(TransportKind kind)
+    [Fact]
+    public async Task ConfirmedClose_first_then_the_peers_eof_comes_as_ConfirmedClosed()
     {
-        var (_, connection, client) = await AcceptAsync(kind);
+        var (_, connection, client) = await AcceptAsync();
         using var _ = client;
         Watch(connection);
         connection.Tell(Tcp.ConfirmedClose.Instance);
@@ -100,11 +96,10 @@ public sealed class TransportContractTests : TestKit
         ExpectTerminated(connection, Wait);
     }
 
-    [Theory]
-    [MemberData(nameof(Both))]
-    public async Task Abort_resets_the_peer(TransportKind kind)
+    [Fact]
+    public async Task Abort_resets_the_peer()
     {
-        var (_, connection, client) = await AcceptAsync(kind);
+        var (_, connection, client) = await AcceptAsync();
         using var _ = client;
         connection.Tell(Tcp.Abort.Instance);
         ExpectMsg<Tcp.Aborted>(Wait);
@@ -112,11 +107,10 @@ public sealed class TransportContractTests : TestKit
         Assert.Equal(SocketError.ConnectionReset, e.SocketErrorCode);
     }
 
-    [Theory]
-    [MemberData(nameof(Both))]
-    public async Task A_peer_reset_is_ErrorClosed(TransportKind kind)
+    [Fact]
+    public async Task A_peer_reset_is_ErrorClosed()
     {
-        var (_, connection, client) = await AcceptAsync(kind);
+        var (_, connection, client) = await AcceptAsync();
         client.LingerState = new LingerOption(true, 0);
         client.Close(); // RST
         await Task.Delay(100);
@@ -124,12 +118,11 @@ public sealed class TransportContractTests : TestKit
         ExpectMsg<Tcp.ErrorClosed>(Wait);
     }
 
-    [Theory]
-    [MemberData(nameof(Both))]
-    public async Task A_connection_whose_handler_stops_closes_its_socket_and_stops(TransportKind kind)
+    [Fact]
+    public async Task A_connection_whose_handler_stops_closes_its_socket_and_stops()
     {
         var handler = CreateTestProbe();
-        var (_, connection, client) = await AcceptAsync(kind, handler.Ref);
+        var (_, connection, client) = await AcceptAsync(handler.Ref);
         using var _ = client;
         Watch(connection);
         Sys.Stop(handler.Ref);
@@ -137,29 +130,26 @@ public sealed class TransportContractTests : TestKit
         Assert.True(await Net.IsClosedByPeerAsync(client, Wait));
     }
 
-    [Theory]
-    [MemberData(nameof(Both))]
-    public async Task Unbind_ends_the_accepted_connections_as_well(TransportKind kind)
+    [Fact]
+    public async Task Unbind_ends_the_accepted_connections_as_well()
     {
-        var (listener, connection, client) = await AcceptAsync(kind);
+        var (listener, connection, client) = await AcceptAsync();
         using var _ = client;
         Watch(connection);
         listener.Tell(Tcp.Unbind.Instance);
         ExpectMsg<Tcp.Unbound>(Wait);
         // The handler hears Aborted first, except that Akka.IO sometimes stops the connection before it
-        // gets to tell (a race inside Akka.IO); the sockets transport always tells.
+        // gets to tell (a race inside Akka.IO): the relay must not depend on hearing it.
         var next = ReceiveOne(Wait);
         if (next is Tcp.Aborted) next = ReceiveOne(Wait);
-        else Assert.Equal(TransportKind.Akka, kind);
         Assert.Equal(connection, Assert.IsType<Terminated>(next).ActorRef);
         Assert.True(await Net.IsClosedByPeerAsync(client, Wait));
     }
 
-    [Theory]
-    [MemberData(nameof(Both))]
-    public void Connect_reaches_a_listener_and_a_closed_port_fails(TransportKind kind)
+    [Fact]
+    public void Connect_reaches_a_listener_and_a_closed_port_fails()
     {
-        var tcp = Transports.Start(Sys, kind);
+        var tcp = Sys.Tcp();
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         tcp.Tell(new Tcp.Connect(listener.LocalEndpoint, pullMode: true));
@@ -172,19 +162,5 @@ public sealed class TransportContractTests : TestKit
         tcp.Tell(new Tcp.Connect(new IPEndPoint(IPAddress.Loopback, TestPorts.Closed()), pullMode: true));
         var failed = ExpectMsg<Tcp.CommandFailed>(Wait);
         Assert.IsType<Tcp.Connect>(failed.Cmd);
-    }
-
-    [Fact]
-    public void The_transport_comes_from_the_config_then_the_environment()
-    {
-        var bare = ConfigLoader.Parse("version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "t.yaml", _ => null);
-        var chosen = ConfigLoader.Parse("version: 1\ntransport: sockets\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "t.yaml", _ => null);
-        Assert.Equal(TransportKind.Sockets, Transports.Choose(bare, _ => null));
-        Assert.Equal(TransportKind.Akka, Transports.Choose(bare, v => v == "L4P_TRANSPORT" ? "akka" : null));
-        Assert.Equal(TransportKind.Sockets, Transports.Choose(chosen, _ => "akka"));
-        var e = Assert.Throws<ConfigException>(() => Transports.Choose(bare, _ => "udp"));
-        Assert.Equal("L4P_TRANSPORT: unknown transport 'udp' (expected akka or sockets)", e.Message);
-        var bad = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("version: 1\ntransport: quic\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "t.yaml", _ => null));
-        Assert.Contains("transport: unknown transport 'quic' (expected akka or sockets)", bad.Message);
     }
 }
