@@ -1,3 +1,4 @@
+using Akka.Actor;
 using System.Net.Sockets;
 using System.Text;
 using L4P.Tests.Support;
@@ -20,6 +21,46 @@ public sealed class PlainRelayTests(ITestOutputHelper output)
         upstream:
           backend: "tcp://127.0.0.1:{upstreamPort}"
         """;
+
+    [Fact]
+    public async Task A_live_connection_is_a_ClientConnection_under_its_listener_supervising_its_upstream_child_and_the_router_was_asked()
+    {
+        var echoed = new TaskCompletionSource();
+        await using var backend = new TcpBackend(async s =>
+        {
+            var buf = new byte[5];
+            await s.ReceiveAsync(buf);
+            await s.SendAsync(buf);
+            echoed.SetResult();
+            await Net.HashToEndAsync(s);
+        });
+        await using var proxy = await InProcessProxy.StartAsync(Config(TestPorts.Free(), backend.Endpoint.Port), output);
+        using var client = await Net.ConnectAsync(proxy.Listen("plain"));
+        await client.SendAsync("hello"u8.ToArray());
+        var back = new byte[5];
+        Assert.Equal(5, await client.ReceiveAsync(back));
+
+        var line = await proxy.WaitForLogAsync(l => l.Contains("asked router"));
+        var m = System.Text.RegularExpressions.Regex.Match(line, @"connection (\S+) asked router (\S+), supervises upstream connection (\S+) to backend");
+        Assert.True(m.Success, line);
+        var (connection, router, upstream) = (m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value);
+        Assert.Matches(@"^akka://l4p-test/user/proxy/listen-0/[^/]+$", connection);
+        Assert.Equal(connection + "/up", upstream);
+        Assert.Equal("akka://l4p-test/user/proxy/router-1", router);
+        foreach (var path in new[] { connection, upstream, router })
+            Assert.NotNull(await Identify(proxy, path)); // all three live while the connection is open
+
+        client.Shutdown(SocketShutdown.Send);
+        await proxy.WaitForLogAsync(l => l.Contains("conn server=plain"));
+        Assert.Null(await Identify(proxy, connection));
+        Assert.Null(await Identify(proxy, upstream));
+    }
+
+    private static async Task<IActorRef?> Identify(InProcessProxy proxy, string path)
+    {
+        var id = await proxy.System.ActorSelection(path).Ask<ActorIdentity>(new Identify(path), TimeSpan.FromSeconds(5));
+        return id.Subject;
+    }
 
     [Fact]
     public async Task Fifty_megabytes_each_way_arrive_intact()

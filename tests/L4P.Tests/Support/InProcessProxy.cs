@@ -21,6 +21,7 @@ public sealed class InProcessProxy : IAsyncDisposable
     private readonly ILoggerFactory _logs;
 
     public ProxyConfig Config { get; }
+    public ActorSystem System => _system;
     public IActorRef Root { get; }
     public CapturingLoggerProvider Logs { get; }
     public ProxyMetrics Metrics { get; private init; } = null!;
