@@ -1,6 +1,6 @@
-using Akka.Actor;
 using System.Net.Sockets;
 using System.Text;
+using Akka.Actor;
 using L4P.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
