@@ -329,7 +329,8 @@ public sealed class TreeSimulationTests : TestKit
         _tcp.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         End(client, inbound);
         var line = Assert.Single(ConnLines);
-        Assert.Contains("result=upstream_failed reason=\"upstream connection failed: ", line);
+        // The cause, not Akka's wrapper ("ActorInitializationException: Exception during creation").
+        Assert.Contains("result=upstream_failed reason=\"upstream connection failed: NullReferenceException: ", line);
         router.ExpectNoMsg(TimeSpan.Zero);
         AwaitAssert(() => Assert.Equal(0, Count(listener.Path / "*")));
     }
