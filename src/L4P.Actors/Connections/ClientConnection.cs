@@ -81,7 +81,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     /// <summary>The paired upstream connection never restarts: its failure is this connection's close reason, and the pair ends.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        _stats.SetClose("upstream_failed", $"upstream connection failed: {e.GetType().Name}: {e.Message}");
+        // A failure in the child's PreStart comes wrapped ("Exception during creation"): the cause is inside.
+        var cause = e is ActorInitializationException { InnerException: { } inner } ? inner : e;
+        _stats.SetClose("upstream_failed", $"upstream connection failed: {cause.GetType().Name}: {cause.Message}");
         return Directive.Stop;
     });
 
