@@ -275,8 +275,11 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 _health.Start(initial, Self);
                 Become(ServingHealth);
                 break;
+            case TcpUpstreamConfig when decision.Plan is null:
+                CloseClient("upstream_failed", $"the router gave no plan for upstream {route.Upstream.Name}");
+                break;
             case TcpUpstreamConfig:
-                var plan = decision.Plan!;
+                var plan = decision.Plan;
                 if (route.SendProxy is { } version && _remote is IPEndPoint src && _local is IPEndPoint dst)
                     plan = plan with { ProxyHeader = ProxyProtocol.Header(version, src, dst) };
                 _connectTarget = plan.Target;
@@ -317,6 +320,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case Terminated t when t.ActorRef.Equals(_inbound):
                 // The client left while we were dialling: nobody to connect for.
                 _inboundStopped = true;
+                _stats.SetClose("client_closed", "client closed before the upstream connected");
                 Context.Stop(_upstream!);
                 Become(Closing);
                 return true;

@@ -344,10 +344,10 @@ public sealed class TreeSimulationTests : TestKit
         var (listener, _) = Bind(new ServerContext(config.Servers[0], router.Ref, _services));
         var client = Accept(listener, CreateTestProbe());
         router.ExpectMsg<RouteRequest>();
-        // Inconsistent: a TCP upstream without a plan (the real Router never says so). The ClientConnection throws.
+        // Inconsistent: a decision without a route (the real Router never says so). The ClientConnection throws.
         var decision = Decide(config, null, A);
         Watch(client);
-        EventFilter.Exception<NullReferenceException>().ExpectOne(() => router.Reply(decision with { Plan = null }));
+        EventFilter.Exception<NullReferenceException>().ExpectOne(() => router.Reply(decision with { Route = null! }));
         ExpectTerminated(client);
         _tcp.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
@@ -539,7 +539,7 @@ public sealed class TreeSimulationTests : TestKit
                 {
                     case 5: // the client leaves while we dial
                         End(client, inbound);
-                        Expect("ok");
+                        Expect("client_closed");
                         continue;
                     case 6: // every address refuses
                         Refuse(up, connect);
