@@ -41,6 +41,17 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         public static readonly RouterTimedOut Instance = new();
     }
 
+    private sealed class CloseOverdue
+    {
+        public static readonly CloseOverdue Instance = new();
+    }
+
+    /// <summary>
+    /// After a close L4P starts, how long the sockets get to flush what is pending: a peer that never
+    /// reads would otherwise hold a socket (and its maxclients slot) forever.
+    /// </summary>
+    public static readonly TimeSpan CloseDeadline = TimeSpan.FromSeconds(5);
+
     /// <summary>How long the router may take to answer: it answers in microseconds, so this only ends a wait for a router that is gone.</summary>
     public static readonly TimeSpan RouterTimeout = TimeSpan.FromSeconds(5);
 
@@ -340,6 +351,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             return true;
         }
         _stats.SetClose("idle_timeout", $"no byte either way for {Durations.Format(idle)}");
+        StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
         if (_leg is { } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Close.Instance);
         else if (_upstream is not null) Context.Stop(_upstream); // still connecting: its timeout is longer than idle
@@ -386,6 +398,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
                 if (c.IsErrorClosed) _stats.SetClose("client_reset", c.Cause ?? "error");
                 return true;
+            case CloseOverdue:
+                AbortOverdue();
+                return true;
             case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick or IdleCheck or RouterTimedOut
                 or RouteDecision or UpstreamConnected or UpstreamFailed:
                 return true; // late events while closing
@@ -398,9 +413,23 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         Timers.Cancel(ClientHelloTimedOut.Instance);
         _stats.SetClose(code, reason);
+        StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
         if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
         Become(Closing);
+    }
+
+    private void StartCloseDeadline()
+    {
+        if (!Timers.IsTimerActive(CloseOverdue.Instance)) Timers.StartSingleTimer(CloseOverdue.Instance, CloseOverdue.Instance, CloseDeadline);
+    }
+
+    /// <summary>The close we started has not finished: its peer does not read. Reset what is still open.</summary>
+    private void AbortOverdue()
+    {
+        if (!_inboundStopped) _inbound.Tell(Tcp.Abort.Instance);
+        if (_leg is { SinkStopped: false } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Abort.Instance);
+        else if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
     }
 
     private void FinishIfDone()
