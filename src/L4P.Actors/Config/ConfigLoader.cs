@@ -371,7 +371,8 @@ public static class ConfigLoader
                 "client_hello" => t with { ClientHello = Positive(y, value, p) },
                 "connect" => t with { Connect = Positive(y, value, p) },
                 "idle" => t with { Idle = Positive(y, value, p) },
-                _ => throw y.Error(keyNode, p, "unknown key (expected client_hello, connect or idle)"),
+                "http_request" => t with { HttpRequest = Positive(y, value, p) },
+                _ => throw y.Error(keyNode, p, "unknown key (expected client_hello, connect, idle or http_request)"),
             };
         }
         return t;

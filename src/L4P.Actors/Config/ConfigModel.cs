@@ -73,6 +73,12 @@ public enum LimitScope { Node, Cluster }
 public sealed record ServerTimeouts(TimeSpan ClientHello, TimeSpan Connect, TimeSpan Idle)
 {
     public static readonly ServerTimeouts Defaults = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(10));
+
+    /// <summary>
+    /// The <c>health</c> built-in: a complete request head within this long of the connection's start
+    /// or of the previous answer (HAProxy's <c>timeout http-request</c> and <c>http-keep-alive</c>).
+    /// </summary>
+    public TimeSpan HttpRequest { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>

@@ -282,7 +282,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Become(Relaying);
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Health }:
-                _health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status, _ctx.Services.Fleet);
+                _health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status, _ctx.Services.Fleet,
+                    Timers, _ctx.Server.Timeouts.HttpRequest, CloseClient);
                 _health.Start(initial, Self);
                 Become(ServingHealth);
                 break;
@@ -401,7 +402,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case CloseOverdue:
                 AbortOverdue();
                 return true;
-            case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick or IdleCheck or RouterTimedOut
+            case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick or IdleCheck or RouterTimedOut or HealthSession.HeadTimedOut
                 or RouteDecision or UpstreamConnected or UpstreamFailed:
                 return true; // late events while closing
             default:

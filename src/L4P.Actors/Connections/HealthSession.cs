@@ -8,10 +8,22 @@ namespace L4P.Connections;
 /// <summary>
 /// The I/O side of the built-in health endpoint for one client: buffer request bytes (bounded by
 /// the parser's head limit), answer one request at a time, read again after the answer is acked.
-/// <c>/metrics</c> is rendered off the actor and piped back; nothing is read meanwhile.
+/// <c>/metrics</c> is rendered off the actor and piped back; nothing is read meanwhile. Each request
+/// head must be complete within <paramref name="headDeadline"/> of the start or of the previous answer:
+/// a partial one gets 408, a keep-alive connection with none is closed (<paramref name="close"/>: code, reason).
 /// </summary>
-internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics, ProxyStatus status, Cluster.FleetView? fleet)
+internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics, ProxyStatus status, Cluster.FleetView? fleet,
+    ITimerScheduler timers, TimeSpan headDeadline, Action<string, string> close)
 {
+    internal sealed class HeadTimedOut
+    {
+        public static readonly HeadTimedOut Instance = new();
+    }
+
+    private static readonly byte[] RequestTimeout = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray();
+
+    private bool _answeredOne;
+
     private sealed class Ack : Tcp.Event
     {
         public static readonly Ack Instance = new();
@@ -25,6 +37,7 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
     public void Start(ByteString initial, IActorRef self)
     {
         _buffer = initial;
+        timers.StartSingleTimer(HeadTimedOut.Instance, HeadTimedOut.Instance, headDeadline);
         AnswerOrRead(self);
     }
 
@@ -39,7 +52,22 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
                 return true;
             case Ack:
                 if (_closeAfterWrite) connection.Tell(Tcp.Close.Instance);
-                else AnswerOrRead(self);
+                else
+                {
+                    _answeredOne = true;
+                    timers.StartSingleTimer(HeadTimedOut.Instance, HeadTimedOut.Instance, headDeadline);
+                    AnswerOrRead(self);
+                }
+                return true;
+            case HeadTimedOut when _buffer.IsEmpty:
+                // Nothing of a request: close quietly, as HAProxy does.
+                if (_answeredOne) close("http_keep_alive_timeout", $"no new request within {Config.Durations.Format(headDeadline)} of the last answer");
+                else close("http_request_timeout", $"no request within {Config.Durations.Format(headDeadline)}");
+                return true;
+            case HeadTimedOut:
+                stats.AddDown(RequestTimeout.Length);
+                connection.Tell(Tcp.Write.Create(ByteString.FromBytes(RequestTimeout)), self);
+                close("http_request_timeout", $"no complete request head within {Config.Durations.Format(headDeadline)} ({_buffer.Count} bytes)");
                 return true;
             case Rendered m:
                 Send(HealthResponder.Rendered(m.Render, m.Body, m.HeadOnly, m.Close), m.Close, self);
@@ -63,6 +91,7 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
             connection.Tell(Tcp.ResumeReading.Instance);
             return;
         }
+        timers.Cancel(HeadTimedOut.Instance);
         _buffer = _buffer.Slice(outcome.Consumed);
         if (outcome.Render != HealthResponder.Render.None)
         {

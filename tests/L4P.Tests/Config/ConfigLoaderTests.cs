@@ -159,11 +159,12 @@ public sealed class ConfigLoaderTests
               a:
                 <<: *base
                 listen: ["127.0.0.1:1"]
-                timeouts: { connect: 1500ms, client_hello: 2s }
+                timeouts: { connect: 1500ms, client_hello: 2s, http_request: 3s }
             """);
         Assert.Equal((LogSetting.Warn, LogFormat.Json, TimeSpan.FromSeconds(5)), (c.Log, c.LogFormat, c.ShutdownTimeout));
         Assert.Equal((7, "echo"), (c.Servers[0].MaxClients, c.Servers[0].Default));
-        Assert.Equal(new ServerTimeouts(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(1500), TimeSpan.FromMinutes(10)), c.Servers[0].Timeouts);
+        Assert.Equal(new ServerTimeouts(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(1500), TimeSpan.FromMinutes(10)) { HttpRequest = TimeSpan.FromSeconds(3) },
+            c.Servers[0].Timeouts);
     }
 
     public static TheoryData<string, string, string> Errors => new()

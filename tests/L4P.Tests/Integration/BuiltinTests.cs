@@ -18,6 +18,7 @@ public sealed class BuiltinTests(ITestOutputHelper output) : IAsyncLifetime
           echo: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: echo }
           ban: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: ban }
           health: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: health }
+          slowhealth: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: health, maxclients: 1, timeouts: { http_request: 1s } }
         """, output);
 
     public async Task DisposeAsync() => await _proxy.DisposeAsync();
@@ -71,6 +72,33 @@ public sealed class BuiltinTests(ITestOutputHelper output) : IAsyncLifetime
         await c.SendAsync(Encoding.Latin1.GetBytes(request));
         var reply = Encoding.ASCII.GetString(await Net.ReadToEndAsync(c));
         Assert.StartsWith(statusLine + "\r\n", reply);
+    }
+
+    [Fact]
+    public async Task Half_a_request_head_gets_408_after_http_request_and_frees_the_slot()
+    {
+        using var c = await Net.ConnectAsync(_proxy.Listen("slowhealth"));
+        await c.SendAsync(Encoding.ASCII.GetBytes("GET /health HTTP/1.1\r\nHost: x\r\n"));
+        var reply = Encoding.ASCII.GetString(await Net.ReadToEndAsync(c, TimeSpan.FromSeconds(5)));
+        Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", reply);
+        var line = await _proxy.WaitForLogAsync(l => l.Contains("conn server=slowhealth") && l.Contains("result=http_request_timeout"));
+        Assert.Contains("no complete request head within 1s", line);
+
+        // maxclients: 1, and the slot is free again.
+        using var next = await Net.ConnectAsync(_proxy.Listen("slowhealth"));
+        await next.SendAsync(Encoding.ASCII.GetBytes("GET /health HTTP/1.1\r\nConnection: close\r\n\r\n"));
+        Assert.EndsWith("\r\n\r\nOK", Encoding.ASCII.GetString(await Net.ReadToEndAsync(next)));
+    }
+
+    [Fact]
+    public async Task A_keep_alive_connection_without_a_next_request_is_closed_after_http_request()
+    {
+        using var c = await Net.ConnectAsync(_proxy.Listen("slowhealth"));
+        const string expected = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\n\r\nOK";
+        await c.SendAsync(Encoding.ASCII.GetBytes("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+        Assert.Equal(expected, Encoding.ASCII.GetString(await Net.ReadExactlyAsync(c, expected.Length)));
+        Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(5)));
+        await _proxy.WaitForLogAsync(l => l.Contains("conn server=slowhealth") && l.Contains("result=http_keep_alive_timeout"));
     }
 
     [Fact]
