@@ -84,4 +84,16 @@ public static class Addresses
         }
         return true;
     }
+
+    /// <summary>A CIDR block (<c>10.0.0.0/8</c>, <c>2001:db8::/32</c>) or a single address (a /32 or /128 of its own).</summary>
+    public static bool TryParseNetwork(string text, out IPNetwork network)
+    {
+        text = text.Trim();
+        if (!text.Contains('/') && IPAddress.TryParse(text, out var single))
+        {
+            network = new IPNetwork(single, single.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+            return true;
+        }
+        return IPNetwork.TryParse(text, out network);
+    }
 }

@@ -16,7 +16,7 @@ public static class ConfigLoader
         ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout", "resolver", "cluster", "transport"];
 
     private static readonly HashSet<string> ServerKeys =
-        ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout", "accept_proxy", "maxclients_scope"];
+        ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout", "accept_proxy", "accept_proxy_from", "maxclients_scope"];
 
     private static readonly HashSet<string> ViaKeys =
         ["target", "use_sni_as_target", "target_port", "connect_timeout", "stats_interval", "headers"];
@@ -285,6 +285,8 @@ public static class ConfigLoader
         var via = ViaConfig.None;
         var timeouts = ServerTimeouts.Defaults;
         var acceptProxy = false;
+        var acceptProxyFrom = ImmutableArray.CreateBuilder<IPNetwork>();
+        YamlNode? acceptProxyFromNode = null;
         YamlNode? listenNode = null;
 
         foreach (var (key, value, keyNode) in y.Entries(map, path))
@@ -334,6 +336,13 @@ public static class ConfigLoader
                 case "accept_proxy":
                     acceptProxy = y.Bool(value, p);
                     break;
+                case "accept_proxy_from":
+                    acceptProxyFromNode = value;
+                    foreach (var (text, itemNode, itemPath) in y.StringList(value, p))
+                        acceptProxyFrom.Add(Addresses.TryParseNetwork(text, out var network)
+                            ? network
+                            : throw y.Error(itemNode, itemPath, $"'{text}' is not an address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)"));
+                    break;
                 case "maxclients_scope":
                     scope = y.String(value, p).ToLowerInvariant() switch
                     {
@@ -350,6 +359,8 @@ public static class ConfigLoader
         }
 
         if (listen.Count == 0) throw y.Error(listenNode ?? node, $"{path}.listen", "missing: give at least one address, e.g. [\"127.0.0.1:8080\"]");
+        if (acceptProxyFromNode is not null && !acceptProxy)
+            throw y.Error(acceptProxyFromNode, $"{path}.accept_proxy_from", "has no effect without accept_proxy: true");
         CheckUpstream(y, map, "default", defaultUpstream, $"{path}.default", upstreams);
         foreach (var rule in sni)
             CheckUpstream(y, map, "sni", rule.Upstream, $"{path}.sni.{rule.Pattern}", upstreams);
@@ -357,6 +368,7 @@ public static class ConfigLoader
         return new ServerConfig(name, listen.ToImmutable(), tls, sni.ToImmutable(), defaultUpstream, maxClients, via, timeouts)
         {
             AcceptProxy = acceptProxy,
+            AcceptProxyFrom = acceptProxyFrom.ToImmutable(),
             MaxClientsScope = scope,
         };
     }

@@ -61,6 +61,12 @@ public sealed record ServerConfig(
     public bool AcceptProxy { get; init; }
 
     /// <summary>
+    /// Who may send that header (<c>accept_proxy_from</c>): a connection from elsewhere is closed before
+    /// anything is read. Empty: anyone who reaches the port.
+    /// </summary>
+    public ImmutableArray<IPNetwork> AcceptProxyFrom { get; init; } = [];
+
+    /// <summary>
     /// <see cref="LimitScope.Node"/>: <see cref="MaxClients"/> per listen address of this process (as
     /// tls-proxy-tunnel). <see cref="LimitScope.Cluster"/>: for the whole server across the fleet.
     /// </summary>

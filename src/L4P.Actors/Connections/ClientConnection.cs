@@ -104,14 +104,26 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         // nothing is read until we ask.
         _inbound.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
         Context.Watch(_inbound);
-        if (_ctx.Server.AcceptProxy) StartReadingProxyHeader();
-        else AfterProxyHeader(ByteString.Empty);
+        if (!_ctx.Server.AcceptProxy) AfterProxyHeader(ByteString.Empty);
+        else if (IsTrustedProxySender()) StartReadingProxyHeader();
+        else CloseClient("proxy_protocol_untrusted", $"accept_proxy_from: {_remote} may not send a PROXY header");
     }
 
     private void AfterProxyHeader(ByteString first)
     {
         if (_ctx.Server.Tls) StartSniffing(first);
         else AskRouter(null, first);
+    }
+
+    /// <summary>accept_proxy_from: only these senders may claim another client's address (none listed: anyone).</summary>
+    private bool IsTrustedProxySender()
+    {
+        var from = _ctx.Server.AcceptProxyFrom;
+        if (from.IsEmpty) return true;
+        if (_remote is not IPEndPoint { Address: var address }) return false;
+        foreach (var network in from)
+            if (network.Contains(address)) return true;
+        return false;
     }
 
     /// <summary>accept_proxy: the load balancer in front sends a PROXY header first; it names the real client.</summary>

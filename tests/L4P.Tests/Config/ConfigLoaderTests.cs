@@ -169,6 +169,8 @@ public sealed class ConfigLoaderTests
 
     public static TheoryData<string, string, string> Errors => new()
     {
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    accept_proxy: true\n    accept_proxy_from: [10.0.0.0/8, nonsense]\n", "l4p.yaml:6:37: servers.a.accept_proxy_from[1]: 'nonsense' is not an address or CIDR block", "bad CIDR" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    accept_proxy_from: [10.0.0.0/8]\n", "l4p.yaml:5:24: servers.a.accept_proxy_from: has no effect without accept_proxy: true", "accept_proxy_from alone" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"\n", "l4p.yaml:5:1: invalid YAML", "bad YAML" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    lisen: x\n", "l4p.yaml:5:5: servers.a.lisen: unknown key", "unknown key" },
         { "version: 1\nfoo: 1\nservers: {}\n", "l4p.yaml:2:1: foo: unknown key", "unknown top-level key" },

@@ -112,4 +112,38 @@ public sealed class ProxyProtocolInteropTests(ITestOutputHelper output)
         Assert.Contains("sni=a.test", line);
         Assert.Contains($"up={hello.Length}", line); // the header itself is not relayed
     }
+
+    [Theory]
+    [InlineData("[10.0.0.0/8, \"2001:db8::/32\"]", false)]
+    [InlineData("[10.0.0.0/8, 127.0.0.0/8]", true)]
+    [InlineData("[127.0.0.1]", true)]
+    public async Task Accept_proxy_from_lets_only_trusted_senders_claim_a_client_address(string from, bool trusted)
+    {
+        var backendGot = new TaskCompletionSource<int>();
+        await using var backend = new TcpBackend(async s => backendGot.TrySetResult((await Net.ReadToEndAsync(s)).Length));
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            servers:
+              lb: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], accept_proxy: true, accept_proxy_from: {{from}}, default: b }
+            upstream:
+              b: "tcp://127.0.0.1:{{backend.Endpoint.Port}}"
+            """, output);
+        using var c = await Net.ConnectAsync(proxy.Listen("lb"));
+        await c.SendAsync("PROXY TCP4 203.0.113.9 127.0.0.1 4242 443\r\nhello"u8.ToArray());
+        c.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=lb"));
+        if (trusted)
+        {
+            Assert.Contains("client=203.0.113.9:4242", line);
+            Assert.Contains("result=ok", line);
+            Assert.Equal(5, await backendGot.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+        }
+        else
+        {
+            // Closed before anything was read: no byte went upstream, and the log names the real sender.
+            Assert.Contains("result=proxy_protocol_untrusted", line);
+            Assert.Matches(@"client=127\.0\.0\.1:\d+ ", line);
+            Assert.Equal(0, backend.Accepted);
+        }
+    }
 }
