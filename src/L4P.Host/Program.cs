@@ -1,18 +1,11 @@
 using System.CommandLine;
 using System.Reflection;
-using Akka.Cluster.Hosting;
-using Akka.Cluster.Hosting.SBR;
+using System.Runtime.InteropServices;
 using Akka.Hosting;
-using Akka.IO;
-using Akka.Remote.Hosting;
-using L4P.Cluster;
 using L4P.Config;
-using L4P.Connections;
-using L4P.Metrics;
-using L4P.Resolution;
+using L4P.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace L4P.Host;
 
@@ -92,7 +85,17 @@ public static class Program
         try
         {
             using var host = BuildHost(config, hocon);
+            // SIGHUP means reload, not exit; taken once the proxy listens.
+            var proxy = host.Services.GetRequiredService<L4PProxy>();
+            PosixSignalRegistration? sighup = null;
+            host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() =>
+                sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+                {
+                    ctx.Cancel = true;
+                    _ = proxy.ReloadFileAsync(proxy.Current.SourcePath);
+                }));
             await host.RunAsync();
+            sighup?.Dispose();
             return 0;
         }
         catch (BindFailedException e)
@@ -102,6 +105,11 @@ public static class Program
         }
     }
 
+    /// <summary>
+    /// The executable's host: console logs, systemd notify, and the process-wide Akka choices of
+    /// hocon/l4p.hocon (guardian strategy, default mailbox, CLR shutdown hook off, log settings); the
+    /// proxy itself comes from L4P.Actors' hosting API like in any other host.
+    /// </summary>
     internal static IHost BuildHost(ProxyConfig config, Akka.Configuration.Config hocon)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -116,43 +124,24 @@ public static class Program
         // Drain first, then give Akka time to stop.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownTimeout + TimeSpan.FromSeconds(15));
         Logging.Configure(builder.Logging, config);
-        builder.Services.AddSingleton(config);
-        builder.Services.AddSingleton(new ProxyMetrics());
-
+        builder.Services.AddL4P(config, o => o.Version = Version);
         builder.Services.AddAkka(ClusterConfig.SystemName, (akka, sp) =>
         {
             akka.AddHocon(hocon, HoconAddMode.Prepend);
-            if (config.Cluster.Enabled)
-            {
-                // Cluster mode: remoting on the configured address, join the seeds, keep-majority
-                // split-brain resolver. Standalone opens no cluster port.
-                akka.WithRemoting(config.Cluster.Hostname, config.Cluster.Port)
-                    .WithClustering(new ClusterOptions
-                    {
-                        SeedNodes = [.. config.Cluster.SeedNodes],
-                        Roles = [.. config.Cluster.Roles],
-                        SplitBrainResolver = new KeepMajorityOption(),
-                    });
-            }
+            akka.WithL4PCluster(config);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = Logging.AkkaLevel(config.Log);
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
-            akka.WithActors((system, registry) =>
+            akka.WithL4P(config, o =>
             {
-                IDnsLookup dns = config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver);
-                var metrics = sp.GetRequiredService<ProxyMetrics>();
-                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>(), metrics)
-                {
-                    Status = new ProxyStatus(Version),
-                };
-                if (config.Cluster.Enabled) services = FleetNode.Join(system, config, services);
-                registry.Register<ProxyRoot>(system.ActorOf(ProxyRoot.Props(config, services), "proxy"));
+                o.Version = Version;
+                // --akka-config experiments with the frame size still work.
+                if (hocon.GetByteSize("akka.io.tcp.maximum-frame-size") is { } frame) o.MaxFrameSize = (int)frame;
             });
         });
-        builder.Services.AddHostedService<ProxyService>();
         return builder.Build();
     }
 }

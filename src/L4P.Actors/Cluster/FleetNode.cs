@@ -6,13 +6,14 @@ using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace L4P.Cluster;
 
-/// <summary>Cluster mode's wiring: the node-wide actors, and the seams of <see cref="ProxyServices"/> they fill.</summary>
+/// <summary>Cluster mode's wiring: the fleet's actors, and the seams of <see cref="ProxyServices"/> they fill.</summary>
 public static class FleetNode
 {
     /// <summary>
-    /// Starts this node's fleet actors (membership and load, shared DNS and outlier verdicts, fleet-wide
-    /// limits) on a system that has Akka.Cluster configured, and returns <paramref name="services"/> with
-    /// the fleet seams in: name ownership, DNS changes to the fleet, outlier broadcast, FleetLimits.
+    /// Prepares this node's fleet (membership and load, shared DNS and outlier verdicts, fleet-wide
+    /// limits) on a system that has Akka.Cluster configured: returns <paramref name="services"/> with the
+    /// fleet seams in (name ownership, DNS changes to the fleet, outlier broadcast, FleetLimits) and the
+    /// fleet's actors to start under the ProxyRoot (<see cref="ProxyServices.StartFleet"/>).
     /// </summary>
     public static ProxyServices Join(ActorSystem system, ProxyConfig config, ProxyServices services)
     {
@@ -24,11 +25,17 @@ public static class FleetNode
 
         services.Outliers.Origin = self;
         services.Outliers.Broadcast = verdict => mediator.Tell(new Publish(FleetShare.OutliersTopic, verdict));
-        system.ActorOf(FleetStatus.Props(view, services.Metrics), "fleet");
-        system.ActorOf(FleetShare.Props(services.Outliers, self), "fleet-share");
-        system.ActorOf(FleetLimiter.Props(limits), "fleet-limits");
+        var outliers = services.Outliers;
+        var metrics = services.Metrics;
         return services with
         {
+            // Started by ProxyRoot as its children: the fleet lives and dies with the proxy it serves.
+            StartFleet = context =>
+            {
+                context.ActorOf(FleetStatus.Props(view, metrics), "fleet");
+                context.ActorOf(FleetShare.Props(outliers, self), "fleet-share");
+                context.ActorOf(FleetLimiter.Props(limits), "fleet-limits");
+            },
             Fleet = view,
             Ownership = view,
             FleetBackends = new FleetShare.BackendsPublisher(mediator, self),

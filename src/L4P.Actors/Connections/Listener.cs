@@ -38,7 +38,10 @@ public sealed class Listener : ActorBase
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
 
     protected override void PreStart() =>
-        _ctx.Services.TcpManager.Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024, options: [new Ipv6Only()], pullMode: true));
+        _ctx.Services.TcpManager.Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024, options: [new Ipv6Only()], pullMode: true)
+        {
+            TcpSettings = _ctx.Services.Tcp,
+        });
 
     protected override bool Receive(object message)
     {

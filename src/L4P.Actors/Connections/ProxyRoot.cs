@@ -29,8 +29,12 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     public sealed record Reload(ProxyConfig Config);
 
-    /// <summary>The reload's outcome: <see cref="Result"/> is ok or bind_failed (then <see cref="Problems"/> says where).</summary>
-    public sealed record Reloaded(string Result, IReadOnlyList<string> Problems);
+    /// <summary>The reload's outcome; with <see cref="ReloadOutcome.BindFailed"/>, <see cref="Problems"/> says where.</summary>
+    public sealed record Reloaded(ReloadOutcome Outcome, IReadOnlyList<string> Problems)
+    {
+        /// <summary>The outcome's stable label (<c>ok</c>, <c>bind_failed</c>, <c>busy</c>).</summary>
+        public string Result => Outcome.Label();
+    }
 
     public sealed record Drain
     {
@@ -38,6 +42,19 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     }
 
     public sealed record Drained;
+
+    /// <summary>Anyone -> ProxyRoot: answered with <see cref="State"/>.</summary>
+    public sealed record GetState
+    {
+        public static readonly GetState Instance = new();
+    }
+
+    /// <summary>The running generation: its servers (listen addresses, open connections) and each TCP upstream's current addresses.</summary>
+    public sealed record State(int Generation, IReadOnlyList<ServerState> Servers, IReadOnlyList<UpstreamState> Upstreams);
+
+    public sealed record ServerState(string Name, IReadOnlyList<IPEndPoint> Listen, int ActiveConnections);
+
+    public sealed record UpstreamState(string Name, IReadOnlyList<IPEndPoint> Addresses);
 
     private sealed record Generation(int Number, ProxyConfig Config, BackendRegistry Backends, IActorRef Router);
 
@@ -74,7 +91,8 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     protected override void PreStart()
     {
-        Context.ActorOf(TcpWarmup.Props(_services.TcpManager), "warmup");
+        _services.StartFleet?.Invoke(Context);
+        Context.ActorOf(TcpWarmup.Props(_services.TcpManager, _services.Tcp), "warmup");
         // Akka's HashedWheelTimerScheduler starts its worker on the first timer, and every thread that
         // schedules meanwhile blocks until it runs. If that first timer is a burst of new connections
         // each starting its idle timer, they block every thread-pool thread and the worker waits for
@@ -155,7 +173,10 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
                 _next = StartGeneration(_current.Number + 1, r.Config);
                 return true;
             case Reload:
-                Sender.Tell(new Reloaded("busy", ["a reload or shutdown is already in progress"]));
+                Sender.Tell(new Reloaded(ReloadOutcome.Busy, ["a reload or shutdown is already in progress"]));
+                return true;
+            case GetState:
+                Sender.Tell(Snapshot());
                 return true;
             case Drain:
                 _drainRequester = Sender;
@@ -214,10 +235,15 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     private void FinishReloadIfBound()
     {
         if (_next is not null || _reloadBinding.Count > 0 || _reloadRequester is null) return;
-        _reloadRequester.Tell(new Reloaded(_reloadProblems.Count == 0 ? "ok" : "bind_failed", [.. _reloadProblems]));
+        _reloadRequester.Tell(new Reloaded(_reloadProblems.Count == 0 ? ReloadOutcome.Applied : ReloadOutcome.BindFailed, [.. _reloadProblems]));
         _reloadRequester = null;
         _reloadProblems.Clear();
     }
+
+    private State Snapshot() => new(_current.Number,
+        [.. _current.Config.Servers.Select(s => new ServerState(s.Name, s.Listen,
+            s.Listen.Sum(ep => (int)_services.Metrics.ActiveConnections.WithLabels(s.Name, ep.ToString()).Value)))],
+        [.. _current.Config.Upstreams.Values.OfType<TcpUpstreamConfig>().Select(u => new UpstreamState(u.Name, _current.Backends.Endpoints(u.Name)))]);
 
     private void ReportIfDrained()
     {

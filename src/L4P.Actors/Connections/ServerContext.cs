@@ -41,4 +41,13 @@ public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILogger
 
     /// <summary>Fleet-wide <c>maxclients</c> for servers with <c>maxclients_scope: cluster</c>; null when standalone.</summary>
     public Cluster.FleetLimits? FleetLimits { get; init; }
+
+    /// <summary>Cluster mode: starts the fleet's actors as children of the ProxyRoot; null when standalone.</summary>
+    public Action<IActorContext>? StartFleet { get; init; }
+
+    /// <summary>
+    /// Akka.IO settings for every Bind and Connect L4P makes (frame size above all); null: the actor
+    /// system's <c>akka.io.tcp</c>. Set per proxy, so an application hosting L4P keeps its own.
+    /// </summary>
+    public Akka.IO.TcpSettings? Tcp { get; init; }
 }

@@ -28,19 +28,24 @@ public sealed class TcpWarmup : ActorBase, IWithTimers
     public static readonly TimeSpan Limit = TimeSpan.FromSeconds(3);
 
     private readonly IActorRef _tcp;
+    private readonly TcpSettings? _settings;
     private IActorRef? _listener;
     private int _connected;
 
-    public TcpWarmup(IActorRef tcpManager) => _tcp = tcpManager;
+    public TcpWarmup(IActorRef tcpManager, TcpSettings? settings)
+    {
+        _tcp = tcpManager;
+        _settings = settings;
+    }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef tcpManager) => Akka.Actor.Props.Create(() => new TcpWarmup(tcpManager));
+    public static Props Props(IActorRef tcpManager, TcpSettings? settings = null) => Akka.Actor.Props.Create(() => new TcpWarmup(tcpManager, settings));
 
     protected override void PreStart()
     {
         Timers.StartSingleTimer(GiveUp.Instance, GiveUp.Instance, Limit);
-        _tcp.Tell(new Tcp.Bind(Self, new IPEndPoint(IPAddress.Loopback, 0), backlog: 8, pullMode: true));
+        _tcp.Tell(new Tcp.Bind(Self, new IPEndPoint(IPAddress.Loopback, 0), backlog: 8, pullMode: true) { TcpSettings = _settings });
     }
 
     protected override bool Receive(object message)
@@ -49,7 +54,7 @@ public sealed class TcpWarmup : ActorBase, IWithTimers
         {
             case Tcp.Bound b:
                 _listener = Sender;
-                _tcp.Tell(new Tcp.Connect(b.LocalAddress, timeout: Limit, pullMode: true));
+                _tcp.Tell(new Tcp.Connect(b.LocalAddress, timeout: Limit, pullMode: true) { TcpSettings = _settings });
                 return true;
             case Tcp.Connected:
                 // Both ends arrive here: the accepted one (we are the listener's handler) and the dialled one.

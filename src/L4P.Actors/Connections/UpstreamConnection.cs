@@ -231,7 +231,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
             return;
         }
         var endpoint = _addresses[_next++];
-        _ctx.Services.TcpManager.Tell(new Tcp.Connect(endpoint, null, null, remaining + TransportGrace, pullMode: true));
+        _ctx.Services.TcpManager.Tell(new Tcp.Connect(endpoint, null, null, remaining + TransportGrace, pullMode: true) { TcpSettings = _ctx.Services.Tcp });
     }
 
     private void Fail(string code, string reason)

@@ -1,59 +1,75 @@
 using System.Net;
 using Akka.Actor;
-using Akka.IO;
+using Akka.Hosting;
 using L4P.Config;
-using L4P.Connections;
+using L4P.Hosting;
 using L4P.Metrics;
 using L4P.Resolution;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace L4P.Tests.Support;
 
 /// <summary>
-/// The real proxy (ProxyRoot, listeners, Akka.IO sockets, the host's HOCON) in the test process,
-/// on loopback, started from a YAML string. Faster than a child process; the host's own behaviour
-/// (CLI, signals, exit codes) is tested with <see cref="HostProcess"/>.
+/// The real proxy (ProxyRoot, listeners, Akka.IO sockets, the executable's HOCON) in the test process,
+/// on loopback, started from a YAML string through the public hosting API (<c>AddL4P</c> +
+/// <c>WithL4P</c>), as any application would. Faster than a child process; the executable's own
+/// behaviour (CLI, signals, exit codes) is tested with <see cref="HostProcess"/>.
 /// </summary>
 public sealed class InProcessProxy : IAsyncDisposable
 {
-    private readonly ActorSystem _system;
-    private readonly ILoggerFactory _logs;
+    private readonly IHost _host;
 
     public ProxyConfig Config { get; }
-    public ActorSystem System => _system;
+    public ActorSystem System { get; }
     public IActorRef Root { get; }
+    public L4PProxy Proxy { get; }
     public CapturingLoggerProvider Logs { get; }
-    public ProxyMetrics Metrics { get; private init; } = null!;
+    public ProxyMetrics Metrics { get; }
 
-    private InProcessProxy(ActorSystem system, ProxyConfig config, IActorRef root, CapturingLoggerProvider logs, ILoggerFactory factory)
+    private InProcessProxy(IHost host, ProxyConfig config, IActorRef root, CapturingLoggerProvider logs)
     {
-        _system = system;
+        _host = host;
         Config = config;
         Root = root;
         Logs = logs;
-        _logs = factory;
+        System = host.Services.GetRequiredService<ActorSystem>();
+        Proxy = host.Services.GetRequiredService<L4PProxy>();
+        Metrics = host.Services.GetRequiredService<ProxyMetrics>();
     }
 
     public static async Task<InProcessProxy> StartAsync(string yaml, ITestOutputHelper? output = null,
         Func<string, string?>? env = null, IDnsLookup? dns = null)
     {
         var config = ConfigLoader.Parse(yaml, "test.yaml", env ?? (_ => null));
-        var system = ActorSystem.Create("l4p-test", L4P.Host.Hocon.Load());
         var capture = new CapturingLoggerProvider(output is null ? null : output.WriteLine);
-        var factory = LoggerFactory.Create(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Debug));
-        var metrics = new ProxyMetrics(processMetrics: false);
-        var root = system.ActorOf(ProxyRoot.Props(config, new ProxyServices(system.Tcp(),
-            dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver)), factory, metrics)), "proxy");
-        var answer = await root.Ask<object>(ProxyRoot.WaitReady.Instance, TimeSpan.FromSeconds(10));
-        if (answer is ProxyRoot.BindFailed f)
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders().AddProvider(capture).SetMinimumLevel(LogLevel.Debug);
+        builder.Services.AddSingleton(new ProxyMetrics(processMetrics: false));
+        builder.Services.AddL4P(config);
+        builder.Services.AddAkka("l4p-test", (akka, _) =>
         {
-            await system.Terminate();
-            throw new InvalidOperationException($"bind failed: {f.Address}: {f.Reason}");
+            akka.AddHocon(L4P.Host.Hocon.Load(), HoconAddMode.Prepend);
+            akka.WithL4P(config, o =>
+            {
+                if (dns is not null) o.Dns = dns;
+            });
+        });
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(20));
         }
-        return new InProcessProxy(system, config, root, capture, factory) { Metrics = metrics };
+        catch (BindFailedException e)
+        {
+            host.Dispose();
+            throw new InvalidOperationException($"bind failed: {e.Message}");
+        }
+        var root = await host.Services.GetRequiredService<L4PProxy>().RootAsync();
+        return new InProcessProxy(host, config, root, capture);
     }
-
     public IPEndPoint Listen(string server, int index = 0) => Config.Servers.Single(s => s.Name == server).Listen[index];
 
     /// <summary>Waits for a log line matching <paramref name="predicate"/> (connection lines come after the sockets close).</summary>
@@ -71,7 +87,8 @@ public sealed class InProcessProxy : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _system.Terminate();
-        _logs.Dispose();
+        // Not a graceful stop: a test's leftovers need no drain.
+        await System.Terminate();
+        _host.Dispose();
     }
 }

@@ -1,0 +1,52 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using L4P.Config;
+using L4P.Connections;
+using L4P.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace L4P.Hosting;
+
+/// <summary>L4P on Akka.Hosting's builder, as <c>WithActors</c> and <c>WithClustering</c> are.</summary>
+public static class L4PAkkaExtensions
+{
+    /// <summary>
+    /// Starts the proxy for <paramref name="config"/> under <c>/user/proxy</c> when the actor system
+    /// starts, registered as <c>IRequiredActor&lt;ProxyRoot&gt;</c>. Logs go to the host's
+    /// <c>ILoggerFactory</c>, metrics to its <see cref="ProxyMetrics"/> (both registered by
+    /// <see cref="L4PServiceCollectionExtensions.AddL4P"/>). Changes no setting of the actor system: the
+    /// host's own actors keep their mailbox, dispatcher and supervision. With <c>cluster.enabled</c> the
+    /// proxy joins the fleet (the host configures Akka.Cluster, e.g. with <see cref="WithL4PCluster"/>).
+    /// </summary>
+    public static AkkaConfigurationBuilder WithL4P(this AkkaConfigurationBuilder builder, ProxyConfig config, Action<L4POptions>? configure = null)
+    {
+        var options = new L4POptions();
+        configure?.Invoke(options);
+        return builder.WithActors((system, registry, resolver) =>
+        {
+            var logs = resolver.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+            var metrics = resolver.GetService<ProxyMetrics>() ?? new ProxyMetrics();
+            var services = options.Services(system, config, logs, metrics);
+            registry.Register<ProxyRoot>(system.ActorOf(ProxyRoot.Props(config, services), options.ActorName));
+        });
+    }
+
+    /// <summary>
+    /// Akka.Remote and Akka.Cluster from the config's <c>cluster:</c> section (address, seeds, roles,
+    /// keep-majority split-brain resolver), as the executable runs it; nothing when cluster mode is off.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithL4PCluster(this AkkaConfigurationBuilder builder, ProxyConfig config)
+    {
+        if (!config.Cluster.Enabled) return builder;
+        return builder.WithRemoting(config.Cluster.Hostname, config.Cluster.Port)
+            .WithClustering(new ClusterOptions
+            {
+                SeedNodes = [.. config.Cluster.SeedNodes],
+                Roles = [.. config.Cluster.Roles],
+                SplitBrainResolver = new KeepMajorityOption(),
+            });
+    }
+}

@@ -1,0 +1,56 @@
+using Akka.Actor;
+using Akka.IO;
+using L4P.Cluster;
+using L4P.Config;
+using L4P.Connections;
+using L4P.Metrics;
+using L4P.Resolution;
+using Microsoft.Extensions.Logging;
+
+namespace L4P.Hosting;
+
+/// <summary>How <see cref="L4PAkkaExtensions.WithL4P"/> hosts the proxy; everything has a default.</summary>
+public sealed class L4POptions
+{
+    /// <summary>DNS for upstream names; null: the config's <c>resolver.nameservers</c>, else the system resolver.</summary>
+    public IDnsLookup? Dns { get; set; }
+
+    /// <summary>The version shown on the status page.</summary>
+    public string Version { get; set; } = typeof(L4POptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>
+    /// Akka.IO's frame size for L4P's own sockets (null: 32 KiB): each connection's read and write batch
+    /// and its receive buffer. Passed with every Bind and Connect, so the host's <c>akka.io.tcp</c> stays as it is.
+    /// </summary>
+    public int? MaxFrameSize { get; set; }
+
+    /// <summary>The name of the proxy's root actor under <c>/user</c>.</summary>
+    public string ActorName { get; set; } = "proxy";
+
+    /// <summary>The seams the proxy's actors use, from these options and what the host provides.</summary>
+    internal ProxyServices Services(ActorSystem system, ProxyConfig config, ILoggerFactory logs, ProxyMetrics metrics)
+    {
+        var dns = Dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver));
+        var services = new ProxyServices(system.Tcp(), dns, logs, metrics)
+        {
+            Status = new ProxyStatus(Version),
+            Tcp = TcpSettingsFor(system, MaxFrameSize ?? DefaultFrameSize),
+        };
+        return config.Cluster.Enabled ? FleetNode.Join(system, config, services) : services;
+    }
+
+    /// <summary>The default frame: bulk throughput against idle memory (README: Performance).</summary>
+    public const int DefaultFrameSize = 32 * 1024;
+
+    /// <summary>The system's Akka.IO settings with L4P's frame size (Akka.IO wants its buffer sizes at least as large).</summary>
+    public static TcpSettings TcpSettingsFor(ActorSystem system, int frameSize)
+    {
+        var settings = TcpSettings.Create(system);
+        return settings with
+        {
+            MaxFrameSizeBytes = frameSize,
+            ReceiveBufferSize = Math.Max(settings.ReceiveBufferSize, frameSize),
+            SendBufferSize = Math.Max(settings.SendBufferSize, frameSize),
+        };
+    }
+}
