@@ -440,9 +440,10 @@ public static class ConfigLoader
                 case "target":
                     var target = y.String(value, p);
                     if (target.Length == 0) break; // the seed treats an empty target as "no static target"
-                    if (!Addresses.TrySplitHostPort(target, out _, out _, out var problem))
+                    // No port means 443, like target_port's default (the seed README's example has none).
+                    if (!Addresses.TryParseConnectTarget(target, 443, out var withPort, out var problem))
                         throw y.Error(value, p, problem);
-                    via = via with { Target = target };
+                    via = via with { Target = withPort };
                     break;
                 case "use_sni_as_target": via = via with { UseSniAsTarget = y.Bool(value, p) }; break;
                 case "target_port": via = via with { TargetPort = y.Int(value, p, 1, 65535) }; break;

@@ -120,6 +120,66 @@ public sealed class ConfigLoaderTests
         Assert.IsType<BuiltinUpstreamConfig>(c.Upstreams["health"]);
     }
 
+    // The seed layer4-proxy README's "minimal viable example", as written there: its via target has no
+    // port, and its two servers share one address.
+    private const string SeedReadmeMinimal = """
+        version: 1
+        log: info
+
+        via: &viaanchor
+          target: www.test1.com
+          headers:
+            Host: www.test1.com
+            Proxy-Authorization: basic ${ENCODED_PW}
+            Proxy-KeepAlive: true
+
+        servers:
+          proxy_server:
+            listen:
+              - "127.0.0.1:8081"
+            default: remote
+            via:
+              *viaanchor
+          health-server:
+            listen: [ "127.0.0.1:8081" ]
+            default: health
+            via:
+              *viaanchor
+
+        upstream:
+          remote: "tcp://www.remote.example.com:8082" # proxy to remote address
+        """;
+
+    [Fact]
+    public void Seed_readme_minimal_example_loads_once_its_duplicate_address_is_fixed()
+    {
+        // As written, the duplicate address stays an error, with the clear line.
+        Assert.Equal("l4p.yaml:19:5: servers.health-server.listen: duplicate listen address 127.0.0.1:8081 (already used by servers.proxy_server)",
+            Error(SeedReadmeMinimal));
+
+        var c = Parse(SeedReadmeMinimal.Replace("listen: [ \"127.0.0.1:8081\" ]", "listen: [ \"127.0.0.1:8082\" ]", StringComparison.Ordinal));
+        var s = c.Servers.Single(x => x.Name == "proxy_server");
+        // No port in via.target means 443, as target_port's default.
+        Assert.Equal("www.test1.com:443", s.Via.Target);
+        Assert.True(s.Via.IsActive);
+        Assert.Equal(
+            [new("Host", "www.test1.com"), new("Proxy-Authorization", "basic dXNlcjpwYXNz"), new("Proxy-KeepAlive", "true")],
+            s.Via.Headers.ToArray());
+        Assert.Equal("www.test1.com:443", c.Servers.Single(x => x.Name == "health-server").Via.Target);
+    }
+
+    [Theory]
+    [InlineData("www.test1.com", "www.test1.com:443")]
+    [InlineData("www.test1.com:8443", "www.test1.com:8443")]
+    [InlineData("10.0.0.1", "10.0.0.1:443")]
+    [InlineData("[2001:db8::1]", "[2001:db8::1]:443")]
+    [InlineData("[2001:db8::1]:3128", "[2001:db8::1]:3128")]
+    public void Via_target_without_a_port_means_443(string written, string target)
+    {
+        var c = Parse($"version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: {{ target: \"{written}\" }}\n");
+        Assert.Equal(target, c.Servers[0].Via.Target);
+    }
+
     [Fact]
     public void Tls_proxy_tunnel_v4_example_parses()
     {
@@ -193,7 +253,9 @@ public sealed class ConfigLoaderTests
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via:\n      headers: { \"Bad Name\": v }\n", "servers.a.via.headers.Bad Name: header name is not a valid HTTP token", "header token" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    protocol: kcp\n", "servers.a.protocol: protocol 'kcp' (from fourth) is not supported", "kcp" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { connect_timeout: soon }\n", "servers.a.via.connect_timeout: expected a duration such as 500ms, 30s or 5m, got 'soon'", "bad duration" },
-        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { target: \"no-port\" }\n", "servers.a.via.target: 'no-port' has no port", "bad via target" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { target: \"host:\" }\n", "servers.a.via.target: bad port '' in 'host:'", "via target empty port" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { target: \"::1\" }\n", "servers.a.via.target: '::1': write IPv6 addresses in brackets", "via target bare IPv6" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { target: \"bad host!\" }\n", "servers.a.via.target: 'bad host!' is not a valid host name", "via target bad host" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni: { \"*.*.x\": echo }\n", "servers.a.sni.*.*.x: '*.*.x' is not a server name or a wildcard", "bad sni pattern" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni: { \"A.test\": echo, \"a.test.\": ban }\n", "duplicate SNI rule 'a.test'", "duplicate sni" },
         { "version: 1\nlog: loud\nservers: {}\n", "log: unknown log level 'loud'", "bad log level" },

@@ -165,6 +165,34 @@ public sealed class ConnectViaTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_via_target_without_a_port_sends_CONNECT_to_port_443()
+    {
+        var request = new TaskCompletionSource<string>();
+        await using var fake = FakeProxy(async s =>
+        {
+            await s.SendAsync("HTTP/1.1 200 OK\r\n\r\n"u8.ToArray());
+            await EchoTunnel(s);
+        }, request);
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            servers:
+              p:
+                listen: ["127.0.0.1:{{TestPorts.Free()}}"]
+                default: corp
+                via: { target: www.test1.com, headers: { Host: www.test1.com } }
+            upstream:
+              corp: "tcp://127.0.0.1:{{fake.Endpoint.Port}}"
+            """, output);
+        using var c = await Net.ConnectAsync(proxy.Listen("p"));
+        await c.SendAsync("ping"u8.ToArray());
+        Assert.Equal("ping", Encoding.ASCII.GetString(await Net.ReadExactlyAsync(c, 4)));
+        Assert.Equal("CONNECT www.test1.com:443 HTTP/1.1\r\nHost: www.test1.com\r\n\r\n", await request.Task);
+        c.Shutdown(SocketShutdown.Send);
+        await Net.ReadToEndAsync(c);
+        Assert.Contains("via=www.test1.com:443", await proxy.WaitForLogAsync(l => l.Contains("conn server=p")));
+    }
+
+    [Fact]
     public async Task Tunnel_bytes_in_the_same_segment_as_the_reply_reach_the_client_first()
     {
         var (proxy, fake) = await PlainViaAsync(async s =>
