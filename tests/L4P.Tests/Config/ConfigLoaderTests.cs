@@ -180,6 +180,24 @@ public sealed class ConfigLoaderTests
         Assert.Equal(target, c.Servers[0].Via.Target);
     }
 
+    [Theory]
+    // tls-proxy-tunnel's refused-upstream test: a via without a target sets the direct connect timeout.
+    [InlineData("via: { connect_timeout: 2s }", 2000)]
+    [InlineData("via: { use_sni_as_target: false, connect_timeout: 3s }", 3000)]
+    // An explicit timeouts.connect wins, whichever comes first.
+    [InlineData("via: { connect_timeout: 2s }\n    timeouts: { connect: 5s }", 5000)]
+    [InlineData("timeouts: { connect: 5s }\n    via: { connect_timeout: 2s }", 5000)]
+    [InlineData("timeouts: { idle: 1m }\n    via: { connect_timeout: 2s }", 2000)]
+    // An active via keeps connect_timeout for the proxy; direct connects keep the default.
+    [InlineData("via: { target: \"p.test:443\", connect_timeout: 2s }", 10_000)]
+    [InlineData("via: { use_sni_as_target: true, connect_timeout: 2s }", 10_000)]
+    [InlineData("via: {}", 10_000)]
+    public void Via_connect_timeout_without_a_target_is_the_direct_connect_timeout(string keys, int connectMs)
+    {
+        var c = Parse($"version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    {keys}\n");
+        Assert.Equal(TimeSpan.FromMilliseconds(connectMs), c.Servers[0].Timeouts.Connect);
+    }
+
     [Fact]
     public void Tls_proxy_tunnel_v4_example_parses()
     {
