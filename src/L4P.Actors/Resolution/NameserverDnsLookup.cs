@@ -11,10 +11,14 @@ namespace L4P.Resolution;
 /// </summary>
 public sealed class NameserverDnsLookup(ResolverConfig config) : IDnsLookup
 {
+    private static readonly TimeSpan MaxAttemptTimeout = TimeSpan.FromMilliseconds(int.MaxValue);
+
     private readonly LookupClient _client = new(new LookupClientOptions(config.Nameservers.ToArray())
     {
         UseCache = false,
-        Timeout = config.Timeout,
+        // DnsClient's per-attempt timeout stops at int.MaxValue ms (~24.8 days); the Resolver's own
+        // cancellation enforces resolver.timeout (up to Durations.Max) over the attempts.
+        Timeout = config.Timeout < MaxAttemptTimeout ? config.Timeout : MaxAttemptTimeout,
         Retries = 1,
         ThrowDnsErrors = true,
         UseTcpFallback = true,

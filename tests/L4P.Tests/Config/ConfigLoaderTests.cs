@@ -198,6 +198,52 @@ public sealed class ConfigLoaderTests
         Assert.Equal(TimeSpan.FromMilliseconds(connectMs), c.Servers[0].Timeouts.Connect);
     }
 
+    private const string Server = "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    default: u\n";
+    private const string Upstream = "upstream:\n  u: { target: \"tcp://h:1\" }\n";
+
+    /// <summary>Every duration key of every family, each with <c>{0}</c> for its value.</summary>
+    public static TheoryData<string, string> DurationKeys => new()
+    {
+        { "version: 1\nshutdown_timeout: {0}\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "shutdown_timeout" },
+        { "version: 1\nresolver: { interval: {0} }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "resolver.interval" },
+        { "version: 1\nresolver: { retry: {0} }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "resolver.retry" },
+        { "version: 1\nresolver: { timeout: {0} }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "resolver.timeout" },
+        { "version: 1\nresolver: { min_ttl: {0} }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "resolver.min_ttl" },
+        { Server + "    timeouts: { connect: {0} }\n" + Upstream, "servers.a.timeouts.connect" },
+        { Server + "    timeouts: { client_hello: {0} }\n" + Upstream, "servers.a.timeouts.client_hello" },
+        { Server + "    timeouts: { idle: {0} }\n" + Upstream, "servers.a.timeouts.idle" },
+        { Server + "    client_hello_timeout: {0}\n" + Upstream, "servers.a.client_hello_timeout" },
+        { Server + "    via: { target: \"p:1\", connect_timeout: {0} }\n" + Upstream, "servers.a.via.connect_timeout" },
+        { Server + "    via: { connect_timeout: {0} }\n" + Upstream, "servers.a.via.connect_timeout" },
+        { Server + "    via: { target: \"p:1\", stats_interval: {0} }\n" + Upstream, "servers.a.via.stats_interval" },
+        { Server + "    sni: { x.test: { upstream: u, via: { target: \"p:1\", connect_timeout: {0} } } }\n" + Upstream, "servers.a.sni.x.test.via.connect_timeout" },
+        { Server + "upstream:\n  u: { target: \"tcp://h:1\", check: { interval: {0} } }\n", "upstream.u.check.interval" },
+        { Server + "upstream:\n  u: { target: \"tcp://h:1\", check: { timeout: {0} } }\n", "upstream.u.check.timeout" },
+        { Server + "upstream:\n  u: { target: \"tcp://h:1\", outlier: { eject_for: {0} } }\n", "upstream.u.outlier.eject_for" },
+    };
+
+    [Theory]
+    [MemberData(nameof(DurationKeys))]
+    public void A_duration_longer_than_dotnet_timers_allow_is_refused_at_load_naming_the_key_and_the_maximum(string template, string path)
+    {
+        foreach (var tooLong in new[] { "50d", "4294967295ms", "400 days", "99999999999999999999999d" })
+        {
+            var message = Error(template.Replace("{0}", tooLong, StringComparison.Ordinal));
+            Assert.Matches($@"^l4p\.yaml:\d+:\d+: {System.Text.RegularExpressions.Regex.Escape(path)}: '{tooLong}' is too long: at most 4294967294ms \(about 49\.7 days", message);
+            Assert.DoesNotContain('\n', message);
+        }
+        // The maximum itself, and a long but shorter one, load.
+        Parse(template.Replace("{0}", "4294967294ms", StringComparison.Ordinal));
+        Parse(template.Replace("{0}", "49d", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_longest_durations_load_as_written()
+    {
+        var c = Parse(Server + "    timeouts: { connect: 4294967294ms, idle: 49d, client_hello: 1h }\n" + Upstream);
+        Assert.Equal(new ServerTimeouts(TimeSpan.FromHours(1), Durations.Max, TimeSpan.FromDays(49)), c.Servers[0].Timeouts);
+    }
+
     [Fact]
     public void Tls_proxy_tunnel_v4_example_parses()
     {
