@@ -207,7 +207,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         var initial = ByteString.CopyFrom(_hello!, 0, _helloLength);
         if (!rest.IsEmpty) initial = initial.Concat(rest);
         ReturnHelloBuffer();
-        AskRouter(_sni, initial);
+        // An IP literal is not a server name (RFC 6066): routed as no SNI, so never a CONNECT target.
+        // The log still shows what the client sent.
+        AskRouter(_sni is not null && ClientHello.IsIpLiteral(_sni) ? null : _sni, initial);
     }
 
     private void ReturnHelloBuffer()

@@ -324,6 +324,35 @@ public sealed class ConnectViaTests(ITestOutputHelper output)
         Assert.Contains("result=no_sni reason=\"use_sni_as_target: the client sent no SNI", await proxy.WaitForLogAsync(l => l.Contains("conn server=tls")));
         Assert.Equal(0, fake.Accepted);
     }
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("::1")]
+    public async Task Use_sni_as_target_never_connects_to_an_ip_literal_sni(string literal)
+    {
+        // RFC 6066 forbids IP literals in SNI; taken as a name, it would make the corporate proxy CONNECT to it.
+        var fake = FakeProxy(_ => Task.CompletedTask);
+        await using var _ = fake;
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            servers:
+              tls:
+                listen: ["127.0.0.1:{{TestPorts.Free()}}"]
+                tls: true
+                default: corp
+                via: { use_sni_as_target: true }
+            upstream:
+              corp: "tcp://127.0.0.1:{{fake.Endpoint.Port}}"
+            """, output);
+        using var c = await Net.ConnectAsync(proxy.Listen("tls"));
+        await c.SendAsync(HelloBuilder.Hello(literal));
+        Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(3)));
+        var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=tls"));
+        Assert.Contains($"sni={literal} route=default", line);
+        Assert.Contains("via=- ", line);
+        Assert.Contains("result=no_sni reason=\"use_sni_as_target: the client sent no SNI (an IP literal counts as none)", line);
+        Assert.Equal(0, fake.Accepted);
+    }
 }
 
 public sealed class TunnelStatsTests(ITestOutputHelper output)
