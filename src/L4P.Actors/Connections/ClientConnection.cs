@@ -349,7 +349,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case IdleCheck:
                 return OnIdleCheck();
             case StatsTick:
-                Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _connectTarget ?? "-", _stats.BytesUp, _stats.BytesDown,
+                Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, LogText.Escape(_sni ?? "-"), LogText.Escape(_connectTarget ?? "-"), _stats.BytesUp, _stats.BytesDown,
                     Stopwatch.GetElapsedTime(_started).TotalSeconds);
                 return true;
         }
@@ -403,9 +403,10 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         if (!_inboundStopped || (_upstream is not null && !_upstreamStopped)) return;
         Timers.CancelAll();
-        // The upstream label is a formatted string: not built when the line is not logged.
+        // The upstream label is a formatted string: not built when the line is not logged. The SNI and the
+        // CONNECT target (built from it) come from the client: escaped, like every peer-supplied string.
         if (_ctx.Log.IsEnabled(LogLevel.Information))
-            Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(), _connectTarget ?? "-",
+            Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, LogText.Escape(_sni ?? "-"), _route?.Rule ?? "-", UpstreamLabel(), LogText.Escape(_connectTarget ?? "-"),
                 _stats.BytesUp, _stats.BytesDown, Stopwatch.GetElapsedTime(_started).TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
         _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, _route?.Upstream.Name ?? "-", _stats.Close.Code).Inc();
         Context.Stop(Self);

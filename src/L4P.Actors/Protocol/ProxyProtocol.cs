@@ -64,14 +64,14 @@ public static class ProxyProtocol
         if (data.IsEmpty) return new Result(Status.NeedMore);
         if (data[0] == (byte)'P') return ParseV1(data);
         if (data[0] == V2Signature[0]) return ParseV2(data);
-        return new Result(Status.Malformed, Problem: "no PROXY protocol header");
+        return NoHeader(data);
     }
 
     private static Result ParseV1(ReadOnlySpan<byte> data)
     {
         var prefix = "PROXY "u8;
         if (!prefix[..Math.Min(prefix.Length, data.Length)].SequenceEqual(data[..Math.Min(prefix.Length, data.Length)]))
-            return new Result(Status.Malformed, Problem: "no PROXY protocol header");
+            return NoHeader(data);
         var end = data.IndexOf("\r\n"u8);
         if (end < 0)
             return data.Length >= V1MaxLength ? new Result(Status.Malformed, Problem: "v1 header longer than 107 bytes") : new Result(Status.NeedMore);
@@ -80,14 +80,18 @@ public static class ProxyProtocol
         if (parts.Length == 2 && parts[1] == "UNKNOWN" || parts.Length > 2 && parts[1] == "UNKNOWN")
             return new Result(Status.Complete, end + 2);
         if (parts.Length != 6 || parts[1] is not ("TCP4" or "TCP6"))
-            return new Result(Status.Malformed, Problem: "v1 header is not PROXY TCP4|TCP6 src dst sport dport");
+            return new Result(Status.Malformed, Problem: $"v1 header is not PROXY TCP4|TCP6 src dst sport dport: {LogText.Escape(data[..end])}");
         var family = parts[1] == "TCP4" ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
         if (!IPAddress.TryParse(parts[2], out var src) || !IPAddress.TryParse(parts[3], out var dst)
             || src.AddressFamily != family || dst.AddressFamily != family
             || !TryPort(parts[4], out var sport) || !TryPort(parts[5], out var dport))
-            return new Result(Status.Malformed, Problem: "bad address or port in v1 header");
+            return new Result(Status.Malformed, Problem: $"bad address or port in v1 header: {LogText.Escape(data[..end])}");
         return new Result(Status.Complete, end + 2, new IPEndPoint(src, sport), new IPEndPoint(dst, dport));
     }
+
+    /// <summary>What the client sent instead, escaped (it reaches the log): its first bytes.</summary>
+    private static Result NoHeader(ReadOnlySpan<byte> data) =>
+        new(Status.Malformed, Problem: $"no PROXY protocol header (the connection starts with {LogText.Escape(data, 16)})");
 
     private static bool TryPort(string s, out int port) =>
         int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port)
@@ -96,7 +100,7 @@ public static class ProxyProtocol
     private static Result ParseV2(ReadOnlySpan<byte> data)
     {
         var n = Math.Min(data.Length, V2Signature.Length);
-        if (!data[..n].SequenceEqual(V2Signature.AsSpan(0, n))) return new Result(Status.Malformed, Problem: "no PROXY protocol header");
+        if (!data[..n].SequenceEqual(V2Signature.AsSpan(0, n))) return NoHeader(data);
         if (data.Length < 16) return new Result(Status.NeedMore);
         var verCmd = data[12];
         if (verCmd >> 4 != 2) return new Result(Status.Malformed, Problem: $"v2 header with version {verCmd >> 4}");

@@ -273,6 +273,32 @@ public sealed class ConnectViaTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_hostile_status_line_is_escaped_in_the_log()
+    {
+        // Quotes, ESC (terminal escapes), a CR and a non-ASCII byte in the proxy's status line: the log
+        // line keeps one reason field and no control byte.
+        var (proxy, fake) = await PlainViaAsync(async s =>
+        {
+            byte[] reply = [.. "HTTP/1.1 403 Forbidden\" result=ok \u001b[31mred\rX \\"u8, 0xE9, .. "\r\n\r\n"u8];
+            await s.SendAsync(reply);
+            await Task.Delay(1000);
+        });
+        await using (proxy)
+        await using (fake)
+        {
+            using var c = await Net.ConnectAsync(proxy.Listen("p"));
+            await c.SendAsync("hello"u8.ToArray());
+            Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(4)));
+            var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=p"));
+            Assert.EndsWith(@"result=proxy_status_403 reason=""proxy refused CONNECT inside.test:8443: HTTP/1.1 403 Forbidden\x22 result=ok \x1b[31mred\x0dX \x5c\xe9""", line);
+            // The quoted reason ends where the line ends: the proxy's quote did not close it early.
+            var reason = line.IndexOf("reason=\"", StringComparison.Ordinal) + "reason=\"".Length;
+            Assert.Equal(line.Length - 1, line.IndexOf('"', reason));
+            Assert.DoesNotContain(line, ch => ch < ' ' || ch > '~');
+        }
+    }
+
+    [Fact]
     public async Task Per_sni_via_empty_goes_direct_while_its_neighbour_goes_through_the_proxy()
     {
         await using var direct = new TlsBackend("direct");

@@ -206,6 +206,55 @@ public sealed class HostProcessTests : IDisposable
     }
 }
 
+public sealed class JsonLogTests
+{
+    [Fact]
+    public async Task A_hostile_proxy_status_line_reaches_the_json_log_escaped()
+    {
+        // JSON encoding alone would carry the ESC and the CR through to whoever decodes the line.
+        await using var fakeProxy = new TcpBackend(async s =>
+        {
+            var b = new byte[1];
+            var head = "";
+            while (!head.EndsWith("\r\n\r\n", StringComparison.Ordinal) && await s.ReceiveAsync(b) == 1) head += (char)b[0];
+            await s.SendAsync("HTTP/1.1 403 No\" \u001b]0;owned\u0007\rX\r\n\r\n"u8.ToArray());
+        });
+        var dir = Directory.CreateTempSubdirectory("l4p-json-").FullName;
+        var port = TestPorts.Free();
+        var path = Path.Combine(dir, "l4p.yaml");
+        await File.WriteAllTextAsync(path, $$"""
+            version: 1
+            log_format: json
+            servers:
+              s:
+                listen: ["127.0.0.1:{{port}}"]
+                default: corp
+                via: { target: "t.test:443" }
+            upstream:
+              corp: "tcp://127.0.0.1:{{fakeProxy.Endpoint.Port}}"
+            """);
+        using var p = new HostProcess($"--config {path}");
+        await p.WaitForOutputAsync("started with", TimeSpan.FromSeconds(30));
+        using (var c = await Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port)))
+        {
+            await c.SendAsync("hello"u8.ToArray());
+            await Net.ReadToEndAsync(c);
+        }
+        await p.WaitForOutputAsync("proxy_status_403", TimeSpan.FromSeconds(10));
+        p.Signal(HostProcess.SIGTERM);
+        await p.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Directory.Delete(dir, true);
+
+        var line = p.Stdout.Split('\n').Single(l => l.Contains("proxy_status_403"));
+        using var json = System.Text.Json.JsonDocument.Parse(line);
+        var message = json.RootElement.GetProperty("Message").GetString()!;
+        var reason = json.RootElement.GetProperty("State").GetProperty("Reason").GetString()!;
+        const string expected = @"proxy refused CONNECT t.test:443: HTTP/1.1 403 No\x22 \x1b]0;owned\x07\x0dX";
+        Assert.Equal(expected, reason);
+        Assert.EndsWith($"reason=\"{expected}\"", message);
+    }
+}
+
 public sealed class SystemdTests
 {
     [Fact]
