@@ -143,9 +143,12 @@ public static class Program
             });
             akka.WithActors((system, registry) =>
             {
-                IDnsLookup dns = config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver);
+                var logs = sp.GetRequiredService<ILoggerFactory>();
+                IDnsLookup dns = config.Resolver.Nameservers.IsEmpty
+                    ? SystemDnsLookup.Instance
+                    : new NameserverDnsLookup(config.Resolver, logs.CreateLogger("L4P.Resolution"));
                 var metrics = sp.GetRequiredService<ProxyMetrics>();
-                var services = new ProxyServices(system.Tcp(), dns, sp.GetRequiredService<ILoggerFactory>(), metrics)
+                var services = new ProxyServices(system.Tcp(), dns, logs, metrics)
                 {
                     Status = new ProxyStatus(Version),
                 };

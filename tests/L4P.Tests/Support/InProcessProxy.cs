@@ -44,7 +44,8 @@ public sealed class InProcessProxy : IAsyncDisposable
         var factory = LoggerFactory.Create(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Debug));
         var metrics = new ProxyMetrics(processMetrics: false);
         var root = system.ActorOf(ProxyRoot.Props(config, new ProxyServices(system.Tcp(),
-            dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver)), factory, metrics)), "proxy");
+            dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance
+                : new NameserverDnsLookup(config.Resolver, factory.CreateLogger("L4P.Resolution"))), factory, metrics)), "proxy");
         var answer = await root.Ask<object>(ProxyRoot.WaitReady.Instance, TimeSpan.FromSeconds(10));
         if (answer is ProxyRoot.BindFailed f)
         {
