@@ -266,7 +266,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 CloseClient("banned", "ban upstream");
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Echo }:
-                _leg = new RelayLeg(_inbound, _inbound, _stats.AddUp, Timers);
+                _leg = new RelayLeg(_inbound, _inbound, CountEchoed, Timers);
                 _leg.StartWith(initial, Self);
                 Become(Relaying);
                 break;
@@ -361,6 +361,13 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             FinishIfDone();
         }
         return true;
+    }
+
+    /// <summary>Echo: every byte written back went up (read from the client) and down (sent to it).</summary>
+    private void CountEchoed(int n)
+    {
+        _stats.AddUp(n);
+        _stats.AddDown(n);
     }
 
     private bool ServingHealth(object message) =>
