@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of one parser with SharpFuzz + AFL++:
-#   scripts/fuzz.sh TARGET MINUTES     TARGET: clienthello | connectreply | httphead | config
+#   scripts/fuzz.sh TARGET MINUTES     TARGET: clienthello | connectreply | httphead | config | proxyprotocol
 # Seeds: fuzz/seeds/TARGET. Findings: artifacts/fuzz/TARGET/findings. Exits 1 if a crash or hang
 # was found (each becomes a bug fix plus a regression test; replay one with
 #   dotnet artifacts/fuzz/TARGET/bin/L4P.Fuzz.dll TARGET --replay FILE).

@@ -121,8 +121,9 @@ public static class Program
         // Under systemd (Type=notify): READY=1 once every listener is bound, STOPPING=1 on SIGTERM.
         // A no-op elsewhere. Registered before logging so the config's log_format still wins.
         builder.Services.AddSystemd();
-        // Drain first, then give Akka time to stop.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownTimeout + TimeSpan.FromSeconds(15));
+        // Drain first, then give Akka time to stop (within what the host's cancellation source accepts).
+        var stopTimeout = config.ShutdownTimeout + TimeSpan.FromSeconds(15);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = stopTimeout < Durations.Max ? stopTimeout : Durations.Max);
         Logging.Configure(builder.Logging, config);
         builder.Services.AddL4P(config, o => o.Version = Version);
         builder.Services.AddAkka(ClusterConfig.SystemName, (akka, sp) =>

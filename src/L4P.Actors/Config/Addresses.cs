@@ -20,6 +20,18 @@ public static class Addresses
         return true;
     }
 
+    /// <summary>
+    /// A CONNECT target (<c>via.target</c>): <c>host:port</c>, <c>[v6]:port</c>, or a host without a port,
+    /// which means <paramref name="defaultPort"/> (443, as <c>target_port</c>). Returns it as <c>host:port</c>.
+    /// </summary>
+    public static bool TryParseConnectTarget(string text, int defaultPort, out string target, out string problem)
+    {
+        target = text;
+        var hasPort = text.StartsWith('[') ? !text.EndsWith(']') : text.Contains(':');
+        if (!hasPort) target = $"{text}:{defaultPort}";
+        return TrySplitHostPort(target, out _, out _, out problem);
+    }
+
     /// <summary>Splits <c>host:port</c> or <c>[v6]:port</c>; the port must be 1..65535.</summary>
     public static bool TrySplitHostPort(string text, out string host, out int port, out string problem)
     {

@@ -287,6 +287,8 @@ public static class ConfigLoader
         var acceptProxy = false;
         var acceptProxyFrom = ImmutableArray.CreateBuilder<IPNetwork>();
         YamlNode? acceptProxyFromNode = null;
+        var connectGiven = false;
+        var viaConnectTimeoutGiven = false;
         YamlNode? listenNode = null;
 
         foreach (var (key, value, keyNode) in y.Entries(map, path))
@@ -325,10 +327,10 @@ public static class ConfigLoader
                     maxClients = y.Int(value, p, 1, 1_000_000);
                     break;
                 case "via":
-                    via = ParseVia(y, value, p);
+                    via = ParseVia(y, value, p, out viaConnectTimeoutGiven);
                     break;
                 case "timeouts":
-                    timeouts = ParseTimeouts(y, value, p, timeouts);
+                    timeouts = ParseTimeouts(y, value, p, timeouts, out connectGiven);
                     break;
                 case "client_hello_timeout":
                     timeouts = timeouts with { ClientHello = Positive(y, value, p) };
@@ -361,6 +363,10 @@ public static class ConfigLoader
         if (listen.Count == 0) throw y.Error(listenNode ?? node, $"{path}.listen", "missing: give at least one address, e.g. [\"127.0.0.1:8080\"]");
         if (acceptProxyFromNode is not null && !acceptProxy)
             throw y.Error(acceptProxyFromNode, $"{path}.accept_proxy_from", "has no effect without accept_proxy: true");
+        // tls-proxy-tunnel: a via without a target (no CONNECT) still carries connect_timeout, and there it
+        // is the connect timeout of direct connections. An explicit timeouts.connect wins.
+        if (!via.IsActive && viaConnectTimeoutGiven && !connectGiven)
+            timeouts = timeouts with { Connect = via.ConnectTimeout };
         CheckUpstream(y, map, "default", defaultUpstream, $"{path}.default", upstreams);
         foreach (var rule in sni)
             CheckUpstream(y, map, "sni", rule.Upstream, $"{path}.sni.{rule.Pattern}", upstreams);
@@ -373,11 +379,13 @@ public static class ConfigLoader
         };
     }
 
-    private static ServerTimeouts ParseTimeouts(YamlNodes y, YamlNode node, string path, ServerTimeouts t)
+    private static ServerTimeouts ParseTimeouts(YamlNodes y, YamlNode node, string path, ServerTimeouts t, out bool connectGiven)
     {
+        connectGiven = false;
         foreach (var (key, value, keyNode) in y.Entries(y.Mapping(node, path), path))
         {
             var p = $"{path}.{key}";
+            connectGiven |= key == "connect";
             t = key switch
             {
                 "client_hello" => t with { ClientHello = Positive(y, value, p) },
@@ -428,7 +436,7 @@ public static class ConfigLoader
             switch (key)
             {
                 case "upstream": upstream = y.String(value, p); break;
-                case "via": via = ParseVia(y, value, p); break;
+                case "via": via = ParseVia(y, value, p, out _); break;
                 case "send_proxy":
                     sendProxy = ParseSendProxy(y, value, p);
                     sendProxySet = true;
@@ -441,8 +449,10 @@ public static class ConfigLoader
             : new SniRule(normalized, upstream, via) { SendProxy = sendProxy, SendProxySet = sendProxySet };
     }
 
-    private static ViaConfig ParseVia(YamlNodes y, YamlNode node, string path)
+    /// <summary><paramref name="connectTimeoutGiven"/>: connect_timeout was written (for a via without a target, see ParseServer).</summary>
+    private static ViaConfig ParseVia(YamlNodes y, YamlNode node, string path, out bool connectTimeoutGiven)
     {
+        connectTimeoutGiven = false;
         var via = ViaConfig.None;
         if (y.OptionalMapping(node, path) is not { } map) return via;
         foreach (var (key, value, keyNode) in y.Entries(map, path))
@@ -453,13 +463,17 @@ public static class ConfigLoader
                 case "target":
                     var target = y.String(value, p);
                     if (target.Length == 0) break; // the seed treats an empty target as "no static target"
-                    if (!Addresses.TrySplitHostPort(target, out _, out _, out var problem))
+                    // No port means 443, like target_port's default (the seed README's example has none).
+                    if (!Addresses.TryParseConnectTarget(target, 443, out var withPort, out var problem))
                         throw y.Error(value, p, problem);
-                    via = via with { Target = target };
+                    via = via with { Target = withPort };
                     break;
                 case "use_sni_as_target": via = via with { UseSniAsTarget = y.Bool(value, p) }; break;
                 case "target_port": via = via with { TargetPort = y.Int(value, p, 1, 65535) }; break;
-                case "connect_timeout": via = via with { ConnectTimeout = Positive(y, value, p) }; break;
+                case "connect_timeout":
+                    via = via with { ConnectTimeout = Positive(y, value, p) };
+                    connectTimeoutGiven = true;
+                    break;
                 case "stats_interval": via = via with { StatsInterval = y.Duration(value, p) }; break;
                 case "headers":
                     var headers = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();

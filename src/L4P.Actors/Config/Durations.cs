@@ -5,9 +5,28 @@ namespace L4P.Config;
 /// <summary>Human-written durations: <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>1h</c>, <c>1d</c>, a bare number is seconds.</summary>
 public static class Durations
 {
+    /// <summary>
+    /// The longest duration a config may give: .NET's timers and cancellation sources (a DNS lookup's
+    /// timeout, Akka's Ask, the host's stop) refuse more than 2^32 - 2 ms, about 49.7 days, at first use.
+    /// Akka's scheduler takes longer ones, but one limit for every key is simpler to state.
+    /// </summary>
+    public static readonly TimeSpan Max = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    /// <summary><see cref="Max"/> for a person, in config error messages.</summary>
+    public const string MaxText = "4294967294ms (about 49.7 days, the longest .NET timer)";
+
     public static bool TryParse(string text, out TimeSpan value)
     {
         value = default;
+        if (!TryParseMilliseconds(text, out var ms) || ms > TimeSpan.MaxValue.TotalMilliseconds) return false;
+        value = TimeSpan.FromMilliseconds(ms);
+        return true;
+    }
+
+    /// <summary>The syntax alone: any length, however long (the caller judges the range).</summary>
+    public static bool TryParseMilliseconds(string text, out double milliseconds)
+    {
+        milliseconds = 0;
         var s = text.Trim();
         if (s.Length == 0) return false;
         var split = 0;
@@ -23,8 +42,8 @@ public static class Durations
             "d" or "day" or "days" => n * 86_400_000,
             _ => null,
         };
-        if (ms is null || ms > TimeSpan.MaxValue.TotalMilliseconds) return false;
-        value = TimeSpan.FromMilliseconds(ms.Value);
+        if (ms is null) return false;
+        milliseconds = ms.Value;
         return true;
     }
 

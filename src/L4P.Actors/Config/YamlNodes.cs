@@ -75,9 +75,12 @@ internal sealed class YamlNodes(string file, Func<string, string?> env)
     public TimeSpan Duration(YamlNode node, string path)
     {
         var s = String(node, path);
-        return Durations.TryParse(s, out var d)
-            ? d
-            : throw Error(node, path, $"expected a duration such as 500ms, 30s or 5m, got '{s}'");
+        if (!Durations.TryParseMilliseconds(s, out var ms))
+            throw Error(node, path, $"expected a duration such as 500ms, 30s or 5m, got '{s}'");
+        // Refused here rather than by a timer at first use (a lookup, a stop), long after the start.
+        if (ms > Durations.Max.TotalMilliseconds)
+            throw Error(node, path, $"'{s}' is too long: at most {Durations.MaxText}");
+        return TimeSpan.FromMilliseconds(ms);
     }
 
     /// <summary>A list of strings; a single string is taken as a list of one.</summary>

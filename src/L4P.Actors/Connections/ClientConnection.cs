@@ -232,7 +232,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         var initial = ByteString.CopyFrom(_hello!, 0, _helloLength);
         if (!rest.IsEmpty) initial = initial.Concat(rest);
         ReturnHelloBuffer();
-        AskRouter(_sni, initial);
+        // An IP literal is not a server name (RFC 6066): routed as no SNI, so never a CONNECT target.
+        // The log still shows what the client sent.
+        AskRouter(_sni is not null && ClientHello.IsIpLiteral(_sni) ? null : _sni, initial);
     }
 
     private void ReturnHelloBuffer()
@@ -289,7 +291,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 CloseClient("banned", "ban upstream");
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Echo }:
-                _leg = new RelayLeg(_inbound, _inbound, _stats.AddUp, Timers);
+                _leg = new RelayLeg(_inbound, _inbound, CountEchoed, Timers);
                 _leg.StartWith(initial, Self);
                 Become(Relaying);
                 break;
@@ -378,7 +380,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case IdleCheck:
                 return OnIdleCheck();
             case StatsTick:
-                Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _connectTarget ?? "-", _stats.BytesUp, _stats.BytesDown,
+                Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, LogText.Escape(_sni ?? "-"), LogText.Escape(_connectTarget ?? "-"), _stats.BytesUp, _stats.BytesDown,
                     Stopwatch.GetElapsedTime(_started).TotalSeconds);
                 return true;
         }
@@ -390,6 +392,13 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             FinishIfDone();
         }
         return true;
+    }
+
+    /// <summary>Echo: every byte written back went up (read from the client) and down (sent to it).</summary>
+    private void CountEchoed(int n)
+    {
+        _stats.AddUp(n);
+        _stats.AddDown(n);
     }
 
     private bool ServingHealth(object message) =>
@@ -449,9 +458,10 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         if (!_inboundStopped || (_upstream is not null && !_upstreamStopped)) return;
         Timers.CancelAll();
-        // The upstream label is a formatted string: not built when the line is not logged.
+        // The upstream label is a formatted string: not built when the line is not logged. The SNI and the
+        // CONNECT target (built from it) come from the client: escaped, like every peer-supplied string.
         if (_ctx.Log.IsEnabled(LogLevel.Information))
-            Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, _sni ?? "-", _route?.Rule ?? "-", UpstreamLabel(), _connectTarget ?? "-",
+            Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, LogText.Escape(_sni ?? "-"), _route?.Rule ?? "-", UpstreamLabel(), LogText.Escape(_connectTarget ?? "-"),
                 _stats.BytesUp, _stats.BytesDown, Stopwatch.GetElapsedTime(_started).TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
         _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, _route?.Upstream.Name ?? "-", _stats.Close.Code).Inc();
         Context.Stop(Self);

@@ -131,7 +131,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                         Open(_reply.Slice(reply.HeaderLength));
                         break;
                     case ConnectReply.Status.Complete:
-                        FailHandshake($"proxy_status_{reply.Code}", $"proxy refused CONNECT {_plan.Target}: {reply.StatusLine}{Explain(reply.Code)}");
+                        FailHandshake($"proxy_status_{reply.Code}", $"proxy refused CONNECT {_plan.Target}: {LogText.Escape(reply.StatusLine)}{Explain(reply.Code)}");
                         break;
                     default:
                         FailHandshake("proxy_bad_reply", $"bad CONNECT reply from proxy: {reply.Problem}");

@@ -30,7 +30,7 @@ public sealed class L4POptions
     /// <summary>The seams the proxy's actors use, from these options and what the host provides.</summary>
     internal ProxyServices Services(ActorSystem system, ProxyConfig config, ILoggerFactory logs, ProxyMetrics metrics)
     {
-        var dns = Dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver));
+        var dns = Dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver, logs.CreateLogger("L4P.Resolution")));
         var services = new ProxyServices(system.Tcp(), dns, logs, metrics)
         {
             Status = new ProxyStatus(Version),

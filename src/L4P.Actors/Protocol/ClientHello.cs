@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 
 namespace L4P.Protocol;
@@ -31,6 +33,13 @@ public static class ClientHello
         public static readonly Result NoSni = new(Status.NoSni);
         public static Result Malformed(string problem) => new(Status.Malformed, null, problem);
     }
+
+    /// <summary>
+    /// The name is an IPv4 or IPv6 literal, which RFC 6066 forbids as a server name: L4P routes it as no
+    /// SNI and never CONNECTs to it. Any form a resolver takes as an address counts (<c>127.1</c>,
+    /// <c>0x7f.1</c>), since an HTTP proxy given it would connect to that address.
+    /// </summary>
+    public static bool IsIpLiteral(string name) => IPAddress.TryParse(name.TrimEnd('.'), out _);
 
     public static Result Parse(ReadOnlySpan<byte> data)
     {
@@ -124,9 +133,17 @@ public static class ClientHello
             if (!names.U8(out var kind) || !names.Vector16(out var name)) return Result.Malformed("truncated server name");
             if (kind != 0) continue; // only host_name (0) is defined
             if (name.IsEmpty || name.Length > 255) return Result.Malformed("empty or overlong server name");
+            var colons = false;
             foreach (var b in name)
-                if (!(char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'.' or (byte)'_'))
+            {
+                colons |= b == (byte)':';
+                if (!(char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'.' or (byte)'_' or (byte)':'))
                     return Result.Malformed("server name has characters a host name cannot have");
+            }
+            // A colon is only read as part of an IPv6 literal (forbidden in SNI, but sent by some clients;
+            // the caller routes it as no SNI, see IsIpLiteral).
+            if (colons && !(IPAddress.TryParse(Encoding.ASCII.GetString(name), out var v6) && v6.AddressFamily == AddressFamily.InterNetworkV6))
+                return Result.Malformed("server name has characters a host name cannot have");
             // One trailing dot is the root; empty labels (".", "a..b", "....", found by fuzzing) are not names.
             if (name[^1] == (byte)'.') name = name[..^1];
             if (name.IsEmpty || name[0] == (byte)'.' || name.IndexOf(".."u8) >= 0)

@@ -26,7 +26,7 @@ public static class ConnectReply
         var firstLine = lineEnd < 0 ? data : data[..lineEnd];
         var prefix = firstLine[..Math.Min(firstLine.Length, 5)];
         if (!"HTTP/"u8.StartsWith(prefix))
-            return new Result(Status.Malformed, Problem: $"not an HTTP reply: {Printable(firstLine)}");
+            return new Result(Status.Malformed, Problem: $"not an HTTP reply: {LogText.Escape(firstLine, 60)}");
 
         var end = data.IndexOf("\r\n\r\n"u8);
         var terminator = 4;
@@ -43,21 +43,15 @@ public static class ConnectReply
         // HTTP/1.x SP 3DIGIT [SP reason]
         if (statusLine.Length < 12 || !statusLine.StartsWith("HTTP/1."u8) || !char.IsAsciiDigit((char)statusLine[7])
             || statusLine[8] != (byte)' ' || !IsDigits(statusLine.Slice(9, 3)) || statusLine.Length > 12 && statusLine[12] != (byte)' ')
-            return new Result(Status.Malformed, Problem: $"bad status line: {Printable(statusLine)}");
+            return new Result(Status.Malformed, Problem: $"bad status line: {LogText.Escape(statusLine, 60)}");
         var code = (statusLine[9] - '0') * 100 + (statusLine[10] - '0') * 10 + (statusLine[11] - '0');
-        return new Result(Status.Complete, code, Encoding.ASCII.GetString(statusLine), end + terminator);
+        // Latin-1: one character per byte, so whoever logs it can escape every byte the proxy sent.
+        return new Result(Status.Complete, code, Encoding.Latin1.GetString(statusLine), end + terminator);
     }
 
     private static bool IsDigits(ReadOnlySpan<byte> s)
     {
         foreach (var b in s) if (!char.IsAsciiDigit((char)b)) return false;
         return true;
-    }
-
-    private static string Printable(ReadOnlySpan<byte> s)
-    {
-        var sb = new StringBuilder();
-        foreach (var b in s[..Math.Min(s.Length, 60)]) sb.Append(b is >= 0x20 and < 0x7f ? (char)b : '.');
-        return sb.ToString();
     }
 }

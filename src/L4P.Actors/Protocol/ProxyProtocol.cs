@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -64,14 +65,14 @@ public static class ProxyProtocol
         if (data.IsEmpty) return new Result(Status.NeedMore);
         if (data[0] == (byte)'P') return ParseV1(data);
         if (data[0] == V2Signature[0]) return ParseV2(data);
-        return new Result(Status.Malformed, Problem: "no PROXY protocol header");
+        return NoHeader(data);
     }
 
     private static Result ParseV1(ReadOnlySpan<byte> data)
     {
         var prefix = "PROXY "u8;
         if (!prefix[..Math.Min(prefix.Length, data.Length)].SequenceEqual(data[..Math.Min(prefix.Length, data.Length)]))
-            return new Result(Status.Malformed, Problem: "no PROXY protocol header");
+            return NoHeader(data);
         var end = data.IndexOf("\r\n"u8);
         if (end < 0)
             return data.Length >= V1MaxLength ? new Result(Status.Malformed, Problem: "v1 header longer than 107 bytes") : new Result(Status.NeedMore);
@@ -80,14 +81,82 @@ public static class ProxyProtocol
         if (parts.Length == 2 && parts[1] == "UNKNOWN" || parts.Length > 2 && parts[1] == "UNKNOWN")
             return new Result(Status.Complete, end + 2);
         if (parts.Length != 6 || parts[1] is not ("TCP4" or "TCP6"))
-            return new Result(Status.Malformed, Problem: "v1 header is not PROXY TCP4|TCP6 src dst sport dport");
+            return new Result(Status.Malformed, Problem: $"v1 header is not PROXY TCP4|TCP6 src dst sport dport: {LogText.Escape(data[..end])}");
         var family = parts[1] == "TCP4" ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
-        if (!IPAddress.TryParse(parts[2], out var src) || !IPAddress.TryParse(parts[3], out var dst)
-            || src.AddressFamily != family || dst.AddressFamily != family
+        if (!TryParseV1Address(parts[2], family, out var src) || !TryParseV1Address(parts[3], family, out var dst)
             || !TryPort(parts[4], out var sport) || !TryPort(parts[5], out var dport))
-            return new Result(Status.Malformed, Problem: "bad address or port in v1 header");
+            return new Result(Status.Malformed, Problem: $"bad address or port in v1 header: {LogText.Escape(data[..end])}");
         return new Result(Status.Complete, end + 2, new IPEndPoint(src, sport), new IPEndPoint(dst, dport));
     }
+
+    /// <summary>
+    /// A v1 address as the spec writes it, not every form <see cref="IPAddress.TryParse(string, out IPAddress)"/>
+    /// takes: IPv4 as exactly four decimal numbers 0-255 without leading zeroes (no <c>127.1</c>,
+    /// <c>0x7f.0.0.1</c>, <c>010.0.0.1</c>, <c>2130706433</c>); IPv6 as groups of 1-4 hex digits with at
+    /// most one <c>::</c>, 128 bits in all, optionally ending in such an IPv4 (as inet_ntop writes an
+    /// IPv4-mapped address); no zone (<c>%eth0</c>), no brackets.
+    /// </summary>
+    public static bool TryParseV1Address(string text, AddressFamily family, [NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        var wellFormed = family switch
+        {
+            AddressFamily.InterNetwork => IsDottedQuad(text),
+            AddressFamily.InterNetworkV6 => IsIPv6Text(text),
+            _ => false,
+        };
+        return wellFormed && IPAddress.TryParse(text, out address) && address.AddressFamily == family;
+    }
+
+    private static bool IsDottedQuad(ReadOnlySpan<char> text)
+    {
+        var octets = 0;
+        foreach (var range in text.Split('.'))
+        {
+            var octet = text[range];
+            if (++octets > 4 || octet.Length is 0 or > 3 || octet.Length > 1 && octet[0] == '0') return false;
+            var n = 0;
+            foreach (var c in octet)
+            {
+                if (!char.IsAsciiDigit(c)) return false;
+                n = n * 10 + (c - '0');
+            }
+            if (n > 255) return false;
+        }
+        return octets == 4;
+    }
+
+    private static bool IsIPv6Text(string text)
+    {
+        var gap = text.IndexOf("::", StringComparison.Ordinal);
+        if (gap >= 0 && text.IndexOf("::", gap + 1, StringComparison.Ordinal) >= 0) return false; // one "::" at most (":::" too)
+        string[] halves = gap < 0 ? [text] : [text[..gap], text[(gap + 2)..]];
+        var groups = 0;
+        for (var h = 0; h < halves.Length; h++)
+        {
+            if (halves[h].Length == 0) continue; // "::" at either end
+            var parts = halves[h].Split(':');
+            for (var i = 0; i < parts.Length; i++)
+            {
+                var part = parts[i];
+                if (h == halves.Length - 1 && i == parts.Length - 1 && part.Contains('.'))
+                {
+                    if (!IsDottedQuad(part)) return false;
+                    groups += 2; // the IPv4 tail is the last 32 bits
+                    continue;
+                }
+                if (part.Length is 0 or > 4) return false;
+                foreach (var c in part)
+                    if (!char.IsAsciiHexDigit(c)) return false;
+                groups++;
+            }
+        }
+        return gap < 0 ? groups == 8 : groups <= 7;
+    }
+
+    /// <summary>What the client sent instead, escaped (it reaches the log): its first bytes.</summary>
+    private static Result NoHeader(ReadOnlySpan<byte> data) =>
+        new(Status.Malformed, Problem: $"no PROXY protocol header (the connection starts with {LogText.Escape(data, 16)})");
 
     private static bool TryPort(string s, out int port) =>
         int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port)
@@ -96,7 +165,7 @@ public static class ProxyProtocol
     private static Result ParseV2(ReadOnlySpan<byte> data)
     {
         var n = Math.Min(data.Length, V2Signature.Length);
-        if (!data[..n].SequenceEqual(V2Signature.AsSpan(0, n))) return new Result(Status.Malformed, Problem: "no PROXY protocol header");
+        if (!data[..n].SequenceEqual(V2Signature.AsSpan(0, n))) return NoHeader(data);
         if (data.Length < 16) return new Result(Status.NeedMore);
         var verCmd = data[12];
         if (verCmd >> 4 != 2) return new Result(Status.Malformed, Problem: $"v2 header with version {verCmd >> 4}");

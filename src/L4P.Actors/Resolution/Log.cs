@@ -16,6 +16,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "upstream {Upstream}: {Address} is up again after {Rise} good checks ({Detail})")]
     public static partial void AddressUp(ILogger log, string upstream, System.Net.EndPoint address, int rise, string detail);
 
+    [LoggerMessage(EventId = 27, Level = LogLevel.Debug, Message = "dns: {Name}: the {Type} query failed ({Reason}); using the other family's answer")]
+    public static partial void FamilyFailed(ILogger log, string name, string type, string reason);
+
     [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "dns: {Name} resolves again")]
     public static partial void Recovered(ILogger log, string name);
 

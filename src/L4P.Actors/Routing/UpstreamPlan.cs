@@ -23,7 +23,7 @@ public sealed record UpstreamPlan(TcpUpstreamConfig Upstream, TimeSpan Timeout, 
         {
             if (sni is null)
             {
-                problem = "use_sni_as_target: the client sent no SNI, nothing to CONNECT to";
+                problem = "use_sni_as_target: the client sent no SNI (an IP literal counts as none), nothing to CONNECT to";
                 return null;
             }
             target = $"{sni}:{via.TargetPort}";

@@ -120,6 +120,130 @@ public sealed class ConfigLoaderTests
         Assert.IsType<BuiltinUpstreamConfig>(c.Upstreams["health"]);
     }
 
+    // The seed layer4-proxy README's "minimal viable example", as written there: its via target has no
+    // port, and its two servers share one address.
+    private const string SeedReadmeMinimal = """
+        version: 1
+        log: info
+
+        via: &viaanchor
+          target: www.test1.com
+          headers:
+            Host: www.test1.com
+            Proxy-Authorization: basic ${ENCODED_PW}
+            Proxy-KeepAlive: true
+
+        servers:
+          proxy_server:
+            listen:
+              - "127.0.0.1:8081"
+            default: remote
+            via:
+              *viaanchor
+          health-server:
+            listen: [ "127.0.0.1:8081" ]
+            default: health
+            via:
+              *viaanchor
+
+        upstream:
+          remote: "tcp://www.remote.example.com:8082" # proxy to remote address
+        """;
+
+    [Fact]
+    public void Seed_readme_minimal_example_loads_once_its_duplicate_address_is_fixed()
+    {
+        // As written, the duplicate address stays an error, with the clear line.
+        Assert.Equal("l4p.yaml:19:5: servers.health-server.listen: duplicate listen address 127.0.0.1:8081 (already used by servers.proxy_server)",
+            Error(SeedReadmeMinimal));
+
+        var c = Parse(SeedReadmeMinimal.Replace("listen: [ \"127.0.0.1:8081\" ]", "listen: [ \"127.0.0.1:8082\" ]", StringComparison.Ordinal));
+        var s = c.Servers.Single(x => x.Name == "proxy_server");
+        // No port in via.target means 443, as target_port's default.
+        Assert.Equal("www.test1.com:443", s.Via.Target);
+        Assert.True(s.Via.IsActive);
+        Assert.Equal(
+            [new("Host", "www.test1.com"), new("Proxy-Authorization", "basic dXNlcjpwYXNz"), new("Proxy-KeepAlive", "true")],
+            s.Via.Headers.ToArray());
+        Assert.Equal("www.test1.com:443", c.Servers.Single(x => x.Name == "health-server").Via.Target);
+    }
+
+    [Theory]
+    [InlineData("www.test1.com", "www.test1.com:443")]
+    [InlineData("www.test1.com:8443", "www.test1.com:8443")]
+    [InlineData("10.0.0.1", "10.0.0.1:443")]
+    [InlineData("[2001:db8::1]", "[2001:db8::1]:443")]
+    [InlineData("[2001:db8::1]:3128", "[2001:db8::1]:3128")]
+    public void Via_target_without_a_port_means_443(string written, string target)
+    {
+        var c = Parse($"version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: {{ target: \"{written}\" }}\n");
+        Assert.Equal(target, c.Servers[0].Via.Target);
+    }
+
+    [Theory]
+    // tls-proxy-tunnel's refused-upstream test: a via without a target sets the direct connect timeout.
+    [InlineData("via: { connect_timeout: 2s }", 2000)]
+    [InlineData("via: { use_sni_as_target: false, connect_timeout: 3s }", 3000)]
+    // An explicit timeouts.connect wins, whichever comes first.
+    [InlineData("via: { connect_timeout: 2s }\n    timeouts: { connect: 5s }", 5000)]
+    [InlineData("timeouts: { connect: 5s }\n    via: { connect_timeout: 2s }", 5000)]
+    [InlineData("timeouts: { idle: 1m }\n    via: { connect_timeout: 2s }", 2000)]
+    // An active via keeps connect_timeout for the proxy; direct connects keep the default.
+    [InlineData("via: { target: \"p.test:443\", connect_timeout: 2s }", 10_000)]
+    [InlineData("via: { use_sni_as_target: true, connect_timeout: 2s }", 10_000)]
+    [InlineData("via: {}", 10_000)]
+    public void Via_connect_timeout_without_a_target_is_the_direct_connect_timeout(string keys, int connectMs)
+    {
+        var c = Parse($"version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    {keys}\n");
+        Assert.Equal(TimeSpan.FromMilliseconds(connectMs), c.Servers[0].Timeouts.Connect);
+    }
+
+    private const string Server = "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    default: u\n";
+    private const string Upstream = "upstream:\n  u: { target: \"tcp://h:1\" }\n";
+
+    /// <summary>Every duration key of every family, each with <c>{0}</c> for its value.</summary>
+    public static TheoryData<string, string> DurationKeys => new()
+    {
+        { "version: 1\nshutdown_timeout: {0}\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "shutdown_timeout" },
+        { "version: 1\nresolver: { interval: {0} }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "resolver.interval" },
+        { "version: 1\nresolver: { retry: {0} }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "resolver.retry" },
+        { "version: 1\nresolver: { timeout: {0} }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "resolver.timeout" },
+        { "version: 1\nresolver: { min_ttl: {0} }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "resolver.min_ttl" },
+        { Server + "    timeouts: { connect: {0} }\n" + Upstream, "servers.a.timeouts.connect" },
+        { Server + "    timeouts: { client_hello: {0} }\n" + Upstream, "servers.a.timeouts.client_hello" },
+        { Server + "    timeouts: { idle: {0} }\n" + Upstream, "servers.a.timeouts.idle" },
+        { Server + "    client_hello_timeout: {0}\n" + Upstream, "servers.a.client_hello_timeout" },
+        { Server + "    via: { target: \"p:1\", connect_timeout: {0} }\n" + Upstream, "servers.a.via.connect_timeout" },
+        { Server + "    via: { connect_timeout: {0} }\n" + Upstream, "servers.a.via.connect_timeout" },
+        { Server + "    via: { target: \"p:1\", stats_interval: {0} }\n" + Upstream, "servers.a.via.stats_interval" },
+        { Server + "    sni: { x.test: { upstream: u, via: { target: \"p:1\", connect_timeout: {0} } } }\n" + Upstream, "servers.a.sni.x.test.via.connect_timeout" },
+        { Server + "upstream:\n  u: { target: \"tcp://h:1\", check: { interval: {0} } }\n", "upstream.u.check.interval" },
+        { Server + "upstream:\n  u: { target: \"tcp://h:1\", check: { timeout: {0} } }\n", "upstream.u.check.timeout" },
+        { Server + "upstream:\n  u: { target: \"tcp://h:1\", outlier: { eject_for: {0} } }\n", "upstream.u.outlier.eject_for" },
+    };
+
+    [Theory]
+    [MemberData(nameof(DurationKeys))]
+    public void A_duration_longer_than_dotnet_timers_allow_is_refused_at_load_naming_the_key_and_the_maximum(string template, string path)
+    {
+        foreach (var tooLong in new[] { "50d", "4294967295ms", "400 days", "99999999999999999999999d" })
+        {
+            var message = Error(template.Replace("{0}", tooLong, StringComparison.Ordinal));
+            Assert.Matches($@"^l4p\.yaml:\d+:\d+: {System.Text.RegularExpressions.Regex.Escape(path)}: '{tooLong}' is too long: at most 4294967294ms \(about 49\.7 days", message);
+            Assert.DoesNotContain('\n', message);
+        }
+        // The maximum itself, and a long but shorter one, load.
+        Parse(template.Replace("{0}", "4294967294ms", StringComparison.Ordinal));
+        Parse(template.Replace("{0}", "49d", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_longest_durations_load_as_written()
+    {
+        var c = Parse(Server + "    timeouts: { connect: 4294967294ms, idle: 49d, client_hello: 1h }\n" + Upstream);
+        Assert.Equal(new ServerTimeouts(TimeSpan.FromHours(1), Durations.Max, TimeSpan.FromDays(49)), c.Servers[0].Timeouts);
+    }
+
     [Fact]
     public void Tls_proxy_tunnel_v4_example_parses()
     {
@@ -196,7 +320,9 @@ public sealed class ConfigLoaderTests
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via:\n      headers: { \"Bad Name\": v }\n", "servers.a.via.headers.Bad Name: header name is not a valid HTTP token", "header token" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    protocol: kcp\n", "servers.a.protocol: protocol 'kcp' (from fourth) is not supported", "kcp" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { connect_timeout: soon }\n", "servers.a.via.connect_timeout: expected a duration such as 500ms, 30s or 5m, got 'soon'", "bad duration" },
-        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { target: \"no-port\" }\n", "servers.a.via.target: 'no-port' has no port", "bad via target" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { target: \"host:\" }\n", "servers.a.via.target: bad port '' in 'host:'", "via target empty port" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { target: \"::1\" }\n", "servers.a.via.target: '::1': write IPv6 addresses in brackets", "via target bare IPv6" },
+        { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    via: { target: \"bad host!\" }\n", "servers.a.via.target: 'bad host!' is not a valid host name", "via target bad host" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni: { \"*.*.x\": echo }\n", "servers.a.sni.*.*.x: '*.*.x' is not a server name or a wildcard", "bad sni pattern" },
         { "version: 1\nservers:\n  a:\n    listen: [\"127.0.0.1:1\"]\n    sni: { \"A.test\": echo, \"a.test.\": ban }\n", "duplicate SNI rule 'a.test'", "duplicate sni" },
         { "version: 1\nlog: loud\nservers: {}\n", "log: unknown log level 'loud'", "bad log level" },

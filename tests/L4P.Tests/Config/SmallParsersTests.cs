@@ -21,6 +21,17 @@ public sealed class SmallParsersTests
         Assert.Equal(TimeSpan.FromMilliseconds(ms), d);
     }
 
+    [Fact]
+    public void Durations_in_days_and_beyond_the_timer_limit_parse_as_milliseconds()
+    {
+        Assert.True(Durations.TryParse("2d", out var d));
+        Assert.Equal(TimeSpan.FromDays(2), d);
+        Assert.True(Durations.TryParseMilliseconds("60d", out var ms));
+        Assert.Equal(60 * 86_400_000d, ms);
+        Assert.True(ms > Durations.Max.TotalMilliseconds);
+        Assert.Equal(uint.MaxValue - 1, Durations.Max.TotalMilliseconds);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("s")]

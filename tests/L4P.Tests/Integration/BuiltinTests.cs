@@ -36,6 +36,24 @@ public sealed class BuiltinTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Echoed_bytes_count_both_ways_in_the_log_and_the_metrics()
+    {
+        using (var c = await Net.ConnectAsync(_proxy.Listen("echo")))
+        {
+            var payload = new byte[100_000];
+            var reading = Task.Run(() => Net.ReadToEndAsync(c));
+            await c.SendAsync(payload);
+            c.Shutdown(SocketShutdown.Send);
+            Assert.Equal(payload.Length, (await reading).Length);
+        }
+        var line = await _proxy.WaitForLogAsync(l => l.Contains("conn server=echo"));
+        Assert.Contains(" up=100000 down=100000 ", line);
+        var m = await PrometheusSamples.ParseAsync((await Net.HttpGetAsync(_proxy.Listen("health"), "/metrics")).Body);
+        Assert.Equal(100_000, m.Value("l4p_bytes_total", ("server", "echo"), ("direction", "client_to_upstream")));
+        Assert.Equal(100_000, m.Value("l4p_bytes_total", ("server", "echo"), ("direction", "upstream_to_client")));
+    }
+
+    [Fact]
     public async Task Ban_closes_at_once()
     {
         using var c = await Net.ConnectAsync(_proxy.Listen("ban"));

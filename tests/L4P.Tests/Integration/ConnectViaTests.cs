@@ -165,6 +165,34 @@ public sealed class ConnectViaTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_via_target_without_a_port_sends_CONNECT_to_port_443()
+    {
+        var request = new TaskCompletionSource<string>();
+        await using var fake = FakeProxy(async s =>
+        {
+            await s.SendAsync("HTTP/1.1 200 OK\r\n\r\n"u8.ToArray());
+            await EchoTunnel(s);
+        }, request);
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            servers:
+              p:
+                listen: ["127.0.0.1:{{TestPorts.Free()}}"]
+                default: corp
+                via: { target: www.test1.com, headers: { Host: www.test1.com } }
+            upstream:
+              corp: "tcp://127.0.0.1:{{fake.Endpoint.Port}}"
+            """, output);
+        using var c = await Net.ConnectAsync(proxy.Listen("p"));
+        await c.SendAsync("ping"u8.ToArray());
+        Assert.Equal("ping", Encoding.ASCII.GetString(await Net.ReadExactlyAsync(c, 4)));
+        Assert.Equal("CONNECT www.test1.com:443 HTTP/1.1\r\nHost: www.test1.com\r\n\r\n", await request.Task);
+        c.Shutdown(SocketShutdown.Send);
+        await Net.ReadToEndAsync(c);
+        Assert.Contains("via=www.test1.com:443", await proxy.WaitForLogAsync(l => l.Contains("conn server=p")));
+    }
+
+    [Fact]
     public async Task Tunnel_bytes_in_the_same_segment_as_the_reply_reach_the_client_first()
     {
         var (proxy, fake) = await PlainViaAsync(async s =>
@@ -245,6 +273,32 @@ public sealed class ConnectViaTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_hostile_status_line_is_escaped_in_the_log()
+    {
+        // Quotes, ESC (terminal escapes), a CR and a non-ASCII byte in the proxy's status line: the log
+        // line keeps one reason field and no control byte.
+        var (proxy, fake) = await PlainViaAsync(async s =>
+        {
+            byte[] reply = [.. "HTTP/1.1 403 Forbidden\" result=ok \u001b[31mred\rX \\"u8, 0xE9, .. "\r\n\r\n"u8];
+            await s.SendAsync(reply);
+            await Task.Delay(1000);
+        });
+        await using (proxy)
+        await using (fake)
+        {
+            using var c = await Net.ConnectAsync(proxy.Listen("p"));
+            await c.SendAsync("hello"u8.ToArray());
+            Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(4)));
+            var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=p"));
+            Assert.EndsWith(@"result=proxy_status_403 reason=""proxy refused CONNECT inside.test:8443: HTTP/1.1 403 Forbidden\x22 result=ok \x1b[31mred\x0dX \x5c\xe9""", line);
+            // The quoted reason ends where the line ends: the proxy's quote did not close it early.
+            var reason = line.IndexOf("reason=\"", StringComparison.Ordinal) + "reason=\"".Length;
+            Assert.Equal(line.Length - 1, line.IndexOf('"', reason));
+            Assert.DoesNotContain(line, ch => ch < ' ' || ch > '~');
+        }
+    }
+
+    [Fact]
     public async Task Per_sni_via_empty_goes_direct_while_its_neighbour_goes_through_the_proxy()
     {
         await using var direct = new TlsBackend("direct");
@@ -294,6 +348,35 @@ public sealed class ConnectViaTests(ITestOutputHelper output)
         await c.SendAsync(HelloBuilder.Hello(null));
         Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(3)));
         Assert.Contains("result=no_sni reason=\"use_sni_as_target: the client sent no SNI", await proxy.WaitForLogAsync(l => l.Contains("conn server=tls")));
+        Assert.Equal(0, fake.Accepted);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("::1")]
+    public async Task Use_sni_as_target_never_connects_to_an_ip_literal_sni(string literal)
+    {
+        // RFC 6066 forbids IP literals in SNI; taken as a name, it would make the corporate proxy CONNECT to it.
+        var fake = FakeProxy(_ => Task.CompletedTask);
+        await using var _ = fake;
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            servers:
+              tls:
+                listen: ["127.0.0.1:{{TestPorts.Free()}}"]
+                tls: true
+                default: corp
+                via: { use_sni_as_target: true }
+            upstream:
+              corp: "tcp://127.0.0.1:{{fake.Endpoint.Port}}"
+            """, output);
+        using var c = await Net.ConnectAsync(proxy.Listen("tls"));
+        await c.SendAsync(HelloBuilder.Hello(literal));
+        Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(3)));
+        var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=tls"));
+        Assert.Contains($"sni={literal} route=default", line);
+        Assert.Contains("via=- ", line);
+        Assert.Contains("result=no_sni reason=\"use_sni_as_target: the client sent no SNI (an IP literal counts as none)", line);
         Assert.Equal(0, fake.Accepted);
     }
 }

@@ -9,8 +9,12 @@ namespace L4P.Tests.Integration;
 /// <summary>A real dnsmasq moves a name from backend A to backend B while L4P runs.</summary>
 public sealed class DnsReresolutionTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task New_connections_follow_the_dns_change_while_an_old_one_keeps_streaming()
+    // tcp:// asks both families; dnsmasq (no upstream servers) REFUSES the AAAA query for these
+    // names, which hold only A records: the A answer must still be used.
+    [Theory]
+    [InlineData("tcp4")]
+    [InlineData("tcp")]
+    public async Task New_connections_follow_the_dns_change_while_an_old_one_keeps_streaming(string scheme)
     {
         var port = TestPorts.Free();
         await using var a = TcpBackend.Named("A", IPAddress.Parse("127.0.0.2"), port, TimeSpan.FromMilliseconds(50));
@@ -25,7 +29,7 @@ public sealed class DnsReresolutionTests(ITestOutputHelper output)
             servers:
               plain: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: svc }
             upstream:
-              svc: "tcp4://svc.test:{{port}}"
+              svc: "{{scheme}}://svc.test:{{port}}"
             """, output);
 
         using var old = await Net.ConnectAsync(proxy.Listen("plain"));
@@ -73,8 +77,10 @@ public sealed class DnsReresolutionTests(ITestOutputHelper output)
         Assert.Equal("x", Encoding.ASCII.GetString(await Net.ReadExactlyAsync(e, 1)));
     }
 
-    [Fact]
-    public async Task Round_robin_over_the_addresses_and_fall_through_when_one_refuses()
+    [Theory]
+    [InlineData("tcp4")]
+    [InlineData("tcp")]
+    public async Task Round_robin_over_the_addresses_and_fall_through_when_one_refuses(string scheme)
     {
         var port = TestPorts.Free();
         await using var a = TcpBackend.Named("A", IPAddress.Parse("127.0.0.2"), port, TimeSpan.FromMilliseconds(50));
@@ -87,7 +93,7 @@ public sealed class DnsReresolutionTests(ITestOutputHelper output)
             servers:
               plain: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: rr }
             upstream:
-              rr: "tcp4://rr.test:{{port}}"
+              rr: "{{scheme}}://rr.test:{{port}}"
             """, output);
 
         var seen = new List<string>();
@@ -99,5 +105,31 @@ public sealed class DnsReresolutionTests(ITestOutputHelper output)
         // Starting points rotate A, B, (dead -> A): A twice and B once per round.
         Assert.Equal(6, seen.Count(s => s == "A"));
         Assert.Equal(3, seen.Count(s => s == "B"));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.2 one.test\n", "127.0.0.2", "AAAA")]
+    [InlineData("::1 one.test\n", "::1", "A")]
+    public async Task With_both_families_the_one_that_answered_is_used_and_the_refused_one_logged_at_debug(string hosts, string address, string refused)
+    {
+        var port = TestPorts.Free();
+        await using var backend = TcpBackend.Named("X", IPAddress.Parse(address), port, TimeSpan.FromMilliseconds(50));
+        using var dns = new Dnsmasq(hosts);
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            log: debug
+            resolver: { nameservers: ["{{dns.Endpoint}}"] }
+            servers:
+              plain: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: one }
+            upstream:
+              one: "tcp://one.test:{{port}}"
+            """, output);
+
+        using var c = await Net.ConnectAsync(proxy.Listen("plain"));
+        Assert.Equal("X", Encoding.ASCII.GetString(await Net.ReadExactlyAsync(c, 1)));
+        var debug = await proxy.WaitForLogAsync(l => l.Contains("dns: one.test: the"));
+        Assert.Contains($"dns: one.test: the {refused} query failed (", debug);
+        Assert.Contains("Refused", debug, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(proxy.Logs.Lines, l => l.Contains("lookup of one.test failed"));
     }
 }

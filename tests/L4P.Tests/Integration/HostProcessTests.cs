@@ -125,6 +125,65 @@ public sealed class HostProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Every_duration_at_its_maximum_works_through_start_traffic_reload_and_stop()
+    {
+        // 4294967294 ms (~49.7 days) is the longest a config may give (longer is refused at load). Each
+        // of these once reached a .NET timer or cancellation source that refused it at first use: the
+        // nameserver client's timeout at start, the host's stop timeout (shutdown_timeout + 15 s) at SIGTERM.
+        const string max = "4294967294ms";
+        await using var backend = TcpBackend.Echo();
+        using var dns = new Dnsmasq("127.0.0.1 echo.test\n");
+        var plain = TestPorts.Free();
+        var tls = TestPorts.Free();
+        var path = Write($$"""
+            version: 1
+            shutdown_timeout: {{max}}
+            resolver: { nameservers: ["{{dns.Endpoint}}"], interval: {{max}}, retry: {{max}}, timeout: {{max}}, min_ttl: {{max}} }
+            servers:
+              plain:
+                listen: ["127.0.0.1:{{plain}}"]
+                default: b
+                timeouts: { connect: {{max}}, idle: {{max}}, client_hello: {{max}} }
+              tls:
+                listen: ["127.0.0.1:{{tls}}"]
+                tls: true
+                default: b
+                via: { connect_timeout: {{max}}, stats_interval: {{max}} }
+            upstream:
+              b:
+                target: "tcp4://echo.test:{{backend.Endpoint.Port}}"
+                check: { interval: {{max}}, timeout: {{max}} }
+                outlier: { eject_for: {{max}} }
+            """);
+        using var p = new HostProcess($"--config {path}");
+        await p.WaitForOutputAsync("started with", TimeSpan.FromSeconds(30));
+
+        async Task EchoesAsync()
+        {
+            using (var c = await Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, plain)))
+            {
+                await c.SendAsync("ping"u8.ToArray());
+                Assert.Equal("ping"u8.ToArray(), await Net.ReadExactlyAsync(c, 4));
+            }
+            using (var c = await Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, tls)))
+            {
+                var hello = HelloBuilder.Hello("a.test");
+                await c.SendAsync(hello);
+                Assert.Equal(hello, await Net.ReadExactlyAsync(c, hello.Length));
+            }
+        }
+
+        await EchoesAsync();
+        p.Signal(HostProcess.SIGHUP); // the old router retires after twice client_hello
+        await p.WaitForOutputAsync("reloaded", TimeSpan.FromSeconds(30));
+        await EchoesAsync();
+        p.Signal(HostProcess.SIGTERM);
+        Assert.Equal(0, await p.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("all connections finished", p.Stdout);
+        Assert.DoesNotContain("Exception", p.Stdout + p.Stderr);
+    }
+
+    [Fact]
     public async Task A_fresh_process_serves_its_first_burst_of_connections_without_stalling()
     {
         // Regression: Akka's scheduler starts its worker thread on the first timer and blocks whoever
@@ -144,6 +203,55 @@ public sealed class HostProcessTests : IDisposable
             Assert.Equal(word, await Net.ReadExactlyAsync(c, word.Length, TimeSpan.FromSeconds(30)));
         }));
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(6), $"the first 50 connections took {watch.Elapsed.TotalSeconds:F1} s");
+    }
+}
+
+public sealed class JsonLogTests
+{
+    [Fact]
+    public async Task A_hostile_proxy_status_line_reaches_the_json_log_escaped()
+    {
+        // JSON encoding alone would carry the ESC and the CR through to whoever decodes the line.
+        await using var fakeProxy = new TcpBackend(async s =>
+        {
+            var b = new byte[1];
+            var head = "";
+            while (!head.EndsWith("\r\n\r\n", StringComparison.Ordinal) && await s.ReceiveAsync(b) == 1) head += (char)b[0];
+            await s.SendAsync("HTTP/1.1 403 No\" \u001b]0;owned\u0007\rX\r\n\r\n"u8.ToArray());
+        });
+        var dir = Directory.CreateTempSubdirectory("l4p-json-").FullName;
+        var port = TestPorts.Free();
+        var path = Path.Combine(dir, "l4p.yaml");
+        await File.WriteAllTextAsync(path, $$"""
+            version: 1
+            log_format: json
+            servers:
+              s:
+                listen: ["127.0.0.1:{{port}}"]
+                default: corp
+                via: { target: "t.test:443" }
+            upstream:
+              corp: "tcp://127.0.0.1:{{fakeProxy.Endpoint.Port}}"
+            """);
+        using var p = new HostProcess($"--config {path}");
+        await p.WaitForOutputAsync("started with", TimeSpan.FromSeconds(30));
+        using (var c = await Net.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port)))
+        {
+            await c.SendAsync("hello"u8.ToArray());
+            await Net.ReadToEndAsync(c);
+        }
+        await p.WaitForOutputAsync("proxy_status_403", TimeSpan.FromSeconds(10));
+        p.Signal(HostProcess.SIGTERM);
+        await p.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Directory.Delete(dir, true);
+
+        var line = p.Stdout.Split('\n').Single(l => l.Contains("proxy_status_403"));
+        using var json = System.Text.Json.JsonDocument.Parse(line);
+        var message = json.RootElement.GetProperty("Message").GetString()!;
+        var reason = json.RootElement.GetProperty("State").GetProperty("Reason").GetString()!;
+        const string expected = @"proxy refused CONNECT t.test:443: HTTP/1.1 403 No\x22 \x1b]0;owned\x07\x0dX";
+        Assert.Equal(expected, reason);
+        Assert.EndsWith($"reason=\"{expected}\"", message);
     }
 }
 

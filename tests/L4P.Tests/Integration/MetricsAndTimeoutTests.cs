@@ -91,22 +91,30 @@ public sealed class MetricsAndTimeoutTests(ITestOutputHelper output)
         Assert.Contains("reason=\"no byte either way for 1500ms\"", line);
     }
 
-    [Fact]
-    public async Task Connect_timeout_is_labelled()
+    /// <summary>
+    /// An upstream that never completes the handshake, on this machine: a listener that never
+    /// accepts, its queue filled first, so the kernel drops further SYNs.
+    /// </summary>
+    private static async Task<List<Socket>> StuckUpstreamAsync()
     {
-        // An upstream that never completes the handshake, on this machine: a listener that never
-        // accepts, its queue filled first, so the kernel drops further SYNs.
-        using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         squatter.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
         squatter.Listen(0);
-        var fillers = new List<Socket>();
+        var sockets = new List<Socket> { squatter };
         for (var i = 0; i < 4; i++)
         {
             var f = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             _ = f.ConnectAsync(squatter.LocalEndPoint!);
-            fillers.Add(f);
+            sockets.Add(f);
         }
         await Task.Delay(200);
+        return sockets;
+    }
+
+    [Fact]
+    public async Task Connect_timeout_is_labelled()
+    {
+        var stuck = await StuckUpstreamAsync();
         await using var proxy = await InProcessProxy.StartAsync($$"""
             version: 1
             servers:
@@ -115,12 +123,40 @@ public sealed class MetricsAndTimeoutTests(ITestOutputHelper output)
                 default: stuck
                 timeouts: { connect: 700ms }
             upstream:
-              stuck: "tcp://{{squatter.LocalEndPoint}}"
+              stuck: "tcp://{{stuck[0].LocalEndPoint}}"
             """, output);
         using var c = await Net.ConnectAsync(proxy.Listen("plain"));
         Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(5)));
         var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=plain"));
         Assert.Contains("result=connect_timeout reason=\"connect timeout after 700ms", line);
-        foreach (var f in fillers) f.Dispose();
+        foreach (var s in stuck) s.Dispose();
+    }
+
+    [Theory]
+    // tls-proxy-tunnel's own refused-upstream test: a via without a target, only connect_timeout.
+    [InlineData("via: { connect_timeout: 700ms }", "700ms", 0.7)]
+    // An explicit timeouts.connect wins over it.
+    [InlineData("via: { connect_timeout: 700ms }\n    timeouts: { connect: 1500ms }", "1500ms", 1.5)]
+    public async Task A_via_without_target_sets_the_connect_timeout_of_direct_connects(string keys, string expected, double seconds)
+    {
+        var stuck = await StuckUpstreamAsync();
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            servers:
+              plain:
+                listen: ["127.0.0.1:{{TestPorts.Free()}}"]
+                default: stuck
+                {{keys}}
+            upstream:
+              stuck: "tcp://{{stuck[0].LocalEndPoint}}"
+            """, output);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var c = await Net.ConnectAsync(proxy.Listen("plain"));
+        // Well before the default 10s.
+        Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(6)));
+        Assert.InRange(watch.Elapsed.TotalSeconds, seconds - 0.1, 6);
+        var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=plain"));
+        Assert.Contains($"result=connect_timeout reason=\"connect timeout after {expected}", line);
+        foreach (var s in stuck) s.Dispose();
     }
 }

@@ -84,6 +84,24 @@ public sealed class ProxyProtocolInteropTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_hostile_proxy_header_is_escaped_in_the_log()
+    {
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            servers:
+              behind_lb: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], accept_proxy: true, default: echo }
+            """, output);
+        using var c = await Net.ConnectAsync(proxy.Listen("behind_lb"));
+        await c.SendAsync("PROXY TCP4 1.2.3.4\" result=ok \u001b[2J 5.6.7.8 1 2\r\n"u8.ToArray());
+        Assert.True(await Net.IsClosedByPeerAsync(c, TimeSpan.FromSeconds(3)));
+        var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=behind_lb"));
+        Assert.EndsWith(@"result=proxy_protocol_invalid reason=""accept_proxy: v1 header is not PROXY TCP4|TCP6 src dst sport dport: PROXY TCP4 1.2.3.4\x22 result=ok \x1b[2J 5.6.7.8 1 2""", line);
+        Assert.DoesNotContain(line, ch => ch < ' ' || ch > '~');
+        var reason = line.IndexOf("reason=\"", StringComparison.Ordinal) + "reason=\"".Length;
+        Assert.Equal(line.Length - 1, line.IndexOf('"', reason));
+    }
+
+    [Fact]
     public async Task Accept_proxy_v1_then_sni_routing_on_the_bytes_after_the_header()
     {
         await using var backend = new TlsBackend("behind");

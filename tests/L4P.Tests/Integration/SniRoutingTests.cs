@@ -123,3 +123,36 @@ public sealed class SniRoutingTests(ITestOutputHelper output) : IAsyncLifetime
         await _proxy.WaitForLogAsync(l => l.Contains("result=client_hello_malformed reason=\"malformed ClientHello: handshake type 2"));
     }
 }
+
+/// <summary>An IP literal as SNI (RFC 6066 forbids it) takes the default route, even where a rule spells that address.</summary>
+public sealed class IpLiteralSniTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("::1")]
+    [InlineData("2001:db8::1")]
+    public async Task An_ip_literal_sni_is_routed_as_no_sni(string literal)
+    {
+        await using var proxy = await InProcessProxy.StartAsync($$"""
+            version: 1
+            servers:
+              tls:
+                listen: ["127.0.0.1:{{TestPorts.Free()}}"]
+                tls: true
+                sni:
+                  127.0.0.1: ban
+                  "*.0.0.1": ban
+                default: echo
+            """, output);
+        using var c = await Net.ConnectAsync(proxy.Listen("tls"));
+        var hello = HelloBuilder.Hello(literal);
+        await c.SendAsync(hello);
+        // The default (echo) answers: no rule was consulted.
+        Assert.Equal(hello, await Net.ReadExactlyAsync(c, hello.Length));
+        c.Shutdown(SocketShutdown.Send);
+        await Net.ReadToEndAsync(c);
+        var line = await proxy.WaitForLogAsync(l => l.Contains("conn server=tls"));
+        Assert.Contains($"sni={literal} route=default upstream=echo", line);
+        Assert.Contains("result=ok", line);
+    }
+}

@@ -109,6 +109,37 @@ public sealed class ClientHelloTests
     }
 
     [Theory]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("127.1", true)]        // what inet_aton (and so a proxy's resolver) reads as 127.0.0.1
+    [InlineData("0x7f.1", true)]
+    [InlineData("10.0.0.1.", true)]
+    [InlineData("::1", true)]
+    [InlineData("2001:db8::1", true)]
+    [InlineData("::ffff:127.0.0.1", true)]
+    [InlineData("example.com", false)]
+    [InlineData("1.example", false)]
+    [InlineData("10-0-0-1.nip.io", false)]
+    public void Ip_literals_are_recognised(string name, bool literal) => Assert.Equal(literal, ClientHello.IsIpLiteral(name));
+
+    [Theory]
+    [InlineData("::1")]
+    [InlineData("2001:DB8::1", "2001:db8::1")]
+    [InlineData("127.0.0.1")]
+    public void An_ip_literal_sni_is_read_as_sent(string name, string? expected = null)
+    {
+        // Forbidden by RFC 6066 but sent by some clients: read, so the connection can be routed as no SNI.
+        var r = Parse(HelloBuilder.Hello(name));
+        Assert.Equal((ClientHello.Status.Found, expected ?? name), (r.Status, r.ServerName));
+    }
+
+    [Theory]
+    [InlineData("a:b")]
+    [InlineData("host.test:443")]
+    [InlineData(":::")]
+    public void A_colon_outside_an_ipv6_literal_is_malformed(string name) =>
+        Assert.Equal(ClientHello.Status.Malformed, Parse(HelloBuilder.Hello(name)).Status);
+
+    [Theory]
     [InlineData("....")]
     [InlineData(".")]
     [InlineData("a..b")]

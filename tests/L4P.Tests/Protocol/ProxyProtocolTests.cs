@@ -84,6 +84,67 @@ public sealed class ProxyProtocolTests
     public void Garbage_is_refused(string data) =>
         Assert.Equal(ProxyProtocol.Status.Malformed, ProxyProtocol.Parse(Encoding.Latin1.GetBytes(data)).Status);
 
+    [Theory]
+    [InlineData("PROXY TCP4 127.1 127.0.0.1 1 2\r\n")]          // IPAddress.TryParse takes these; the spec does not
+    [InlineData("PROXY TCP4 127.0.0.1 127.0.1 1 2\r\n")]
+    [InlineData("PROXY TCP4 2130706433 127.0.0.1 1 2\r\n")]
+    [InlineData("PROXY TCP4 0x7f.0.0.1 127.0.0.1 1 2\r\n")]
+    [InlineData("PROXY TCP4 010.0.0.1 127.0.0.1 1 2\r\n")]      // leading zero (octal to some readers)
+    [InlineData("PROXY TCP4 256.0.0.1 127.0.0.1 1 2\r\n")]
+    [InlineData("PROXY TCP4 1.2.3.4. 127.0.0.1 1 2\r\n")]
+    [InlineData("PROXY TCP4 1.2.3.4.5 127.0.0.1 1 2\r\n")]
+    [InlineData("PROXY TCP4 1..3.4 127.0.0.1 1 2\r\n")]
+    [InlineData("PROXY TCP4 \u0661.2.3.4 127.0.0.1 1 2\r\n")]   // a non-ASCII digit
+    [InlineData("PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n")]          // zone
+    [InlineData("PROXY TCP6 [::1] ::1 1 2\r\n")]
+    [InlineData("PROXY TCP6 1:2:3:4:5:6:7 ::1 1 2\r\n")]          // 112 bits
+    [InlineData("PROXY TCP6 1:2:3:4:5:6:7:8:9 ::1 1 2\r\n")]
+    [InlineData("PROXY TCP6 1:2:3:4:5:6:7:8:: ::1 1 2\r\n")]
+    [InlineData("PROXY TCP6 1::2::3 ::1 1 2\r\n")]
+    [InlineData("PROXY TCP6 ::: ::1 1 2\r\n")]
+    [InlineData("PROXY TCP6 12345::1 ::1 1 2\r\n")]
+    [InlineData("PROXY TCP6 :1::2 ::1 1 2\r\n")]
+    [InlineData("PROXY TCP6 ::ffff:127.1 ::1 1 2\r\n")]
+    [InlineData("PROXY TCP6 1.2.3.4::1 ::1 1 2\r\n")]
+    [InlineData("PROXY TCP6 1.2.3.4 ::1 1 2\r\n")]              // family mismatch
+    public void V1_addresses_outside_the_spec_are_refused(string header)
+    {
+        var r = ProxyProtocol.Parse(Encoding.UTF8.GetBytes(header));
+        Assert.Equal(ProxyProtocol.Status.Malformed, r.Status);
+        Assert.StartsWith("bad address or port in v1 header: PROXY TCP", r.Problem);
+    }
+
+    [Theory]
+    [InlineData("TCP4 0.0.0.0 255.255.255.255", "0.0.0.0", "255.255.255.255")]
+    [InlineData("TCP4 10.0.0.1 192.168.100.200", "10.0.0.1", "192.168.100.200")]
+    [InlineData("TCP6 2001:db8::1 ::1", "2001:db8::1", "::1")]
+    [InlineData("TCP6 :: 1::", "::", "1::")]
+    [InlineData("TCP6 2001:0DB8:0000:0000:0000:0000:0000:0001 fe80::abcd:1", "2001:db8::1", "fe80::abcd:1")]
+    [InlineData("TCP6 1:2:3:4:5:6:7:8 1:2:3:4:5:6::8", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:0:8")]
+    [InlineData("TCP6 ::ffff:10.0.0.1 64:ff9b::192.0.2.33", "::ffff:10.0.0.1", "64:ff9b::c000:221")] // as inet_ntop writes them
+    public void V1_addresses_as_the_spec_writes_them_are_read(string middle, string src, string dst)
+    {
+        var r = ProxyProtocol.Parse(Encoding.ASCII.GetBytes($"PROXY {middle} 1 2\r\n"));
+        Assert.Equal(ProxyProtocol.Status.Complete, r.Status);
+        Assert.Equal((IPAddress.Parse(src), IPAddress.Parse(dst)), (r.Source!.Address, r.Destination!.Address));
+    }
+
+    [Fact]
+    public void Property_every_address_as_written_by_dotnet_reads_back()
+    {
+        Gen.Byte.Array[4].Sample(b =>
+        {
+            var ip = new IPAddress(b);
+            return ProxyProtocol.TryParseV1Address(ip.ToString(), System.Net.Sockets.AddressFamily.InterNetwork, out var back) && back.Equals(ip);
+        }, iter: 5_000);
+        // Zero runs make "::" compressions likely.
+        Gen.OneOf(Gen.Byte, Gen.Const((byte)0)).Array[16].Sample(b =>
+        {
+            var ip = new IPAddress(b);
+            return ProxyProtocol.TryParseV1Address(ip.ToString(), System.Net.Sockets.AddressFamily.InterNetworkV6, out var back) && back.Equals(ip);
+        }, iter: 5_000);
+    }
+
     [Fact]
     public void Overlong_v1_and_v2_are_refused()
     {
