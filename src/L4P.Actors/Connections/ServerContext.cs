@@ -41,4 +41,12 @@ public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILogger
 
     /// <summary>Fleet-wide <c>maxclients</c> for servers with <c>maxclients_scope: cluster</c>; null when standalone.</summary>
     public Cluster.FleetLimits? FleetLimits { get; init; }
+
+    /// <summary>
+    /// The clock elapsed times are read from: the idle timeout (time since the last byte), what is left of
+    /// the connect timeout for the next address, and the durations logged and measured. A simulation on
+    /// virtual time (Akka's TestScheduler) puts a clock here that moves with the scheduler, so those
+    /// readings agree with the timers that trigger them.
+    /// </summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }
