@@ -4,7 +4,6 @@ using Xunit;
 
 namespace MyProxy.Tests;
 
-/// <summary>The README's example, verbatim: if this changes, the README's section "Simulating a config" changes with it.</summary>
 public sealed class ReadmeExample() : TestKit(L4PSimulation.Config)
 {
     private const string Yaml = """
