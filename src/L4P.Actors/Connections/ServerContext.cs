@@ -45,7 +45,7 @@ public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILogger
     /// <summary>
     /// The clock elapsed times are read from: the idle timeout (time since the last byte), what is left of
     /// the connect timeout for the next address, and the durations logged and measured. A simulation on
-    /// virtual time (Akka's TestScheduler) puts a clock here that moves with the scheduler, so those
+    /// virtual time (an Akka scheduler the test advances) puts a clock here that moves with it, so those
     /// readings agree with the timers that trigger them.
     /// </summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
