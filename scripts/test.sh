@@ -16,15 +16,22 @@ set +e
 dotnet test L4P.sln -c Release --no-build 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
-summary=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -1 || true)
-if [ -z "$summary" ]; then
+# One summary line per test assembly ("Passed!  - Failed: 0, Passed: N, Skipped: 0, ..."): add them up,
+# and count an assembly without one (it crashed or never ran) as a failure.
+summaries=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" || true)
+assemblies=$(dotnet sln L4P.sln list | tr '\\' / | grep '\.csproj$' | while read -r p; do grep -l '<IsTestProject>true' "$p" || true; done | wc -l)
+if [ -z "$summaries" ]; then
   echo "tests: no summary found in the dotnet test output" >&2
   [ "$rc" -eq 0 ] && rc=1
   exit "$rc"
 fi
-failed=$(sed -E 's/Failed: +([0-9]+).*/\1/' <<<"$summary")
-passed=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")
-skipped=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$summary")
+read -r failed passed skipped < <(sed -E 's/Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+)/\1 \2 \3/' <<<"$summaries" |
+  awk '{ f += $1; p += $2; s += $3 } END { print f, p, s }')
+found=$(wc -l <<<"$summaries")
+if [ "$found" -lt "$assemblies" ]; then
+  echo "tests: $found of $assemblies test assemblies reported a summary" >&2
+  failed=$((failed + assemblies - found))
+fi
 [ "$failed" -ne 0 ] && [ "$rc" -eq 0 ] && rc=1
 # One plain summary line for CI: "tests: N passed, N failed, N skipped".
 echo "tests: $passed passed, $failed failed, $skipped skipped"

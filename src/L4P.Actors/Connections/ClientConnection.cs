@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Net;
 using Akka.Actor;
 using Akka.IO;
@@ -60,7 +59,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private EndPoint _remote;
     private EndPoint _local;
     private readonly ConnectionStats _stats;
-    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly long _started;
 
     private Route? _route;
     private string? _sni;
@@ -81,7 +80,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         _inbound = inbound;
         _remote = IpEndpoints.Unmap(remote);
         _local = IpEndpoints.Unmap(local ?? new IPEndPoint(IPAddress.None, 0));
-        _stats = new ConnectionStats(ctx.BytesUp, ctx.BytesDown);
+        _stats = new ConnectionStats(ctx.BytesUp, ctx.BytesDown, ctx.Services.Time);
+        _started = ctx.Services.Time.GetTimestamp();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -359,7 +359,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private bool OnIdleCheck()
     {
         var idle = _ctx.Server.Timeouts.Idle;
-        var quiet = Stopwatch.GetElapsedTime(_stats.LastActivity);
+        var quiet = _ctx.Services.Time.GetElapsedTime(_stats.LastActivity);
         if (quiet < idle)
         {
             Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, idle - quiet);
@@ -381,7 +381,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 return OnIdleCheck();
             case StatsTick:
                 Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, LogText.Escape(_sni ?? "-"), LogText.Escape(_connectTarget ?? "-"), _stats.BytesUp, _stats.BytesDown,
-                    Stopwatch.GetElapsedTime(_started).TotalSeconds);
+                    _ctx.Services.Time.GetElapsedTime(_started).TotalSeconds);
                 return true;
         }
         if (!_leg!.Handle(message, Sender, Self, out var reason)) return Closing(message);
@@ -462,7 +462,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         // CONNECT target (built from it) come from the client: escaped, like every peer-supplied string.
         if (_ctx.Log.IsEnabled(LogLevel.Information))
             Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, LogText.Escape(_sni ?? "-"), _route?.Rule ?? "-", UpstreamLabel(), LogText.Escape(_connectTarget ?? "-"),
-                _stats.BytesUp, _stats.BytesDown, Stopwatch.GetElapsedTime(_started).TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
+                _stats.BytesUp, _stats.BytesDown, _ctx.Services.Time.GetElapsedTime(_started).TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
         _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, _route?.Upstream.Name ?? "-", _stats.Close.Code).Inc();
         Context.Stop(Self);
     }

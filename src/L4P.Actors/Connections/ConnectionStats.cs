@@ -5,16 +5,17 @@ namespace L4P.Connections;
 /// <summary>
 /// What one client connection did: bytes each way (each counted by its relay leg), when a byte last
 /// moved (the idle check) and why it ended, read for the final log line. Counters, not messages, so
-/// the relay path sends nothing extra.
+/// the relay path sends nothing extra. <paramref name="time"/> is the clock of the idle timeout (the system's by default).
 /// </summary>
-public sealed class ConnectionStats(Prometheus.Counter.Child? bytesUp = null, Prometheus.Counter.Child? bytesDown = null)
+public sealed class ConnectionStats(Prometheus.Counter.Child? bytesUp = null, Prometheus.Counter.Child? bytesDown = null, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private long _bytesUp;
     private long _bytesDown;
     private CloseReason? _close;
-    private long _lastActivity = System.Diagnostics.Stopwatch.GetTimestamp();
+    private long _lastActivity = (time ?? TimeProvider.System).GetTimestamp();
 
-    /// <summary>When a byte last moved either way (Stopwatch ticks), for the idle timeout.</summary>
+    /// <summary>When a byte last moved either way (a timestamp of the stats' clock), for the idle timeout.</summary>
     public long LastActivity => Volatile.Read(ref _lastActivity);
 
     public long BytesUp => Volatile.Read(ref _bytesUp);
@@ -23,14 +24,14 @@ public sealed class ConnectionStats(Prometheus.Counter.Child? bytesUp = null, Pr
     public void AddUp(int n)
     {
         Interlocked.Add(ref _bytesUp, n);
-        Volatile.Write(ref _lastActivity, System.Diagnostics.Stopwatch.GetTimestamp());
+        Volatile.Write(ref _lastActivity, _time.GetTimestamp());
         bytesUp?.Inc(n);
     }
 
     public void AddDown(int n)
     {
         Interlocked.Add(ref _bytesDown, n);
-        Volatile.Write(ref _lastActivity, System.Diagnostics.Stopwatch.GetTimestamp());
+        Volatile.Write(ref _lastActivity, _time.GetTimestamp());
         bytesDown?.Inc(n);
     }
 

@@ -50,4 +50,12 @@ public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILogger
     /// system's <c>akka.io.tcp</c>. Set per proxy, so an application hosting L4P keeps its own.
     /// </summary>
     public Akka.IO.TcpSettings? Tcp { get; init; }
+
+    /// <summary>
+    /// The clock elapsed times are read from: the idle timeout (time since the last byte), what is left of
+    /// the connect timeout for the next address, and the durations logged and measured. A simulation on
+    /// virtual time (an Akka scheduler the test advances) puts a clock here that moves with it, so those
+    /// readings agree with the timers that trigger them.
+    /// </summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }

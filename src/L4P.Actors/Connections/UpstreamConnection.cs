@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Akka.Actor;
 using Akka.IO;
@@ -32,7 +31,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private readonly IPEndPoint[] _addresses;
     private readonly IActorRef _inbound;
     private readonly ConnectionStats _stats;
-    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly long _started;
 
     private ByteString _initial;
     private ByteString _reply = ByteString.Empty;
@@ -52,6 +51,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         _inbound = inbound;
         _stats = stats;
         _initial = initial;
+        _started = ctx.Services.Time.GetTimestamp();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -167,7 +167,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private void Open(ByteString first)
     {
         Timers.Cancel(ConnectTimedOut.Instance);
-        _ctx.Services.Metrics.UpstreamConnectSeconds.WithLabels(_upstream.Name).Observe(Stopwatch.GetElapsedTime(_started).TotalSeconds);
+        _ctx.Services.Metrics.UpstreamConnectSeconds.WithLabels(_upstream.Name).Observe(_ctx.Services.Time.GetElapsedTime(_started).TotalSeconds);
         _reply = ByteString.Empty;
         if (_plan.ProxyHeader is { } header) _outbound!.Tell(Tcp.Write.Create(ByteString.FromBytes(header)));
         if (!_initial.IsEmpty)
@@ -223,7 +223,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     {
         // Time is up (Akka.IO's own connect timeout may report just before our timer): the timer fires
         // next and names it a timeout.
-        var remaining = _plan.Timeout - Stopwatch.GetElapsedTime(_started);
+        var remaining = _plan.Timeout - _ctx.Services.Time.GetElapsedTime(_started);
         if (remaining <= TimeSpan.Zero) return;
         if (_next >= _addresses.Length)
         {

@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using L4P.Config;
 using L4P.Resolution;
+using L4P.Testing;
 using L4P.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;

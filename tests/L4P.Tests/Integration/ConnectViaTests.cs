@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using L4P.Testing;
 using L4P.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;

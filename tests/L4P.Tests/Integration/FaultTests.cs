@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using L4P.Testing;
 using L4P.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using L4P.Testing;
 using L4P.Tests.Support;
 using Xunit;
 

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using L4P.Metrics;
+using L4P.Testing;
 using L4P.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,6 +1,7 @@
 using System.Security.Authentication;
 using CsCheck;
 using L4P.Protocol;
+using L4P.Testing;
 using L4P.Tests.Support;
 using Xunit;
 

@@ -5,6 +5,7 @@ using Akka.TestKit.Xunit2;
 using L4P.Config;
 using L4P.Metrics;
 using L4P.Resolution;
+using L4P.Testing;
 using L4P.Tests.Support;
 using Microsoft.Extensions.Logging;
 using Xunit;

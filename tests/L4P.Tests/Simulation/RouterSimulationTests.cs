@@ -6,7 +6,7 @@ using L4P.Connections;
 using L4P.Metrics;
 using L4P.Resolution;
 using L4P.Routing;
-using L4P.Tests.Support;
+using L4P.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 

@@ -9,6 +9,7 @@ using L4P.Connections;
 using L4P.Metrics;
 using L4P.Resolution;
 using L4P.Routing;
+using L4P.Testing;
 using L4P.Tests.Support;
 using Microsoft.Extensions.Logging;
 using Xunit;

@@ -6,6 +6,7 @@ using L4P.Config;
 using L4P.Connections;
 using L4P.Metrics;
 using L4P.Resolution;
+using L4P.Testing;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 

@@ -1,11 +1,16 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace L4P.Tests.Support;
+namespace L4P.Testing;
 
-/// <summary>Builds TLS ClientHello bytes by hand, for the edge cases real stacks never send.</summary>
+/// <summary>
+/// Builds TLS ClientHello bytes by hand: what a client sends first to a <c>tls: true</c> server, whose SNI
+/// picks the route. <see cref="Hello"/> gives a complete one for a name; the parts build the edge cases
+/// real TLS stacks never send (no SNI, odd name types, records split small).
+/// </summary>
 public static class HelloBuilder
 {
+    /// <summary>One extension: type, length, body.</summary>
     public static byte[] Extension(ushort type, byte[] body)
     {
         var e = new byte[4 + body.Length];
@@ -34,6 +39,7 @@ public static class HelloBuilder
         return Extension(0, body);
     }
 
+    /// <summary>server_name extension with one host name.</summary>
     public static byte[] Sni(string name) => Sni(((byte)0, name));
 
     /// <summary>The handshake message (type 1 + 3-byte length + body).</summary>
@@ -71,6 +77,7 @@ public static class HelloBuilder
         return o.ToArray();
     }
 
+    /// <summary>A complete ClientHello naming <paramref name="sni"/> (none when null), in records of at most <paramref name="fragment"/> bytes.</summary>
     public static byte[] Hello(string? sni, int fragment = 16384, params byte[][] otherExtensions) =>
         Records(Handshake(sni is null ? otherExtensions : [.. otherExtensions, Sni(sni)]), fragment);
 }
