@@ -41,4 +41,7 @@ public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILogger
 
     /// <summary>Fleet-wide <c>maxclients</c> for servers with <c>maxclients_scope: cluster</c>; null when standalone.</summary>
     public Cluster.FleetLimits? FleetLimits { get; init; }
+
+    /// <summary>The process-wide ceiling on client connections (from RLIMIT_NOFILE and <c>max_connections</c>), shared by every listener.</summary>
+    public ConnectionBudget Budget { get; init; } = new();
 }
