@@ -11,21 +11,13 @@ namespace L4P.Builtins;
 public static class HealthResponder
 {
     /// <summary>What must be rendered (off the actor) before answering.</summary>
-    public enum Render { None, Metrics, StatusJson, Cluster }
+    public enum Render { None, Metrics, StatusJson, StatusPage, Cluster }
 
     /// <summary>
     /// <see cref="NeedMore"/>: wait for more bytes. <see cref="Render"/> not None: render it and answer with
     /// <see cref="Rendered"/>. Otherwise send <see cref="Response"/>, drop <see cref="Consumed"/> bytes.
     /// </summary>
     public readonly record struct Outcome(byte[] Response, int Consumed, bool Close, bool NeedMore, Render Render = Render.None, bool HeadOnly = false);
-
-    private static readonly Lazy<byte[]> StatusPage = new(() =>
-    {
-        using var stream = typeof(HealthResponder).Assembly.GetManifestResourceStream("status.html")!;
-        using var ms = new MemoryStream();
-        stream.CopyTo(ms);
-        return ms.ToArray();
-    });
 
     /// <summary>Answers the first complete request in <paramref name="buffer"/>, if any.</summary>
     public static Outcome Next(ReadOnlySpan<byte> buffer)
@@ -52,9 +44,7 @@ public static class HealthResponder
             "/metrics" => new Outcome([], consumed, close, false, Render.Metrics, head),
             "/status.json" => new Outcome([], consumed, close, false, Render.StatusJson, head),
             "/cluster" => new Outcome([], consumed, close, false, Render.Cluster, head),
-            "/status" or "/status/" => new Outcome(
-                [.. Head(200, "OK", "text/html; charset=utf-8", StatusPage.Value.Length, close, "Cache-Control: no-store\r\n"), .. head ? [] : StatusPage.Value],
-                consumed, close, false),
+            "/status" or "/status/" => new Outcome([], consumed, close, false, Render.StatusPage, head),
             _ => new Outcome(Response(404, "Not Found", "not found\n", head, close), consumed, close, false),
         };
     }
@@ -62,8 +52,12 @@ public static class HealthResponder
     /// <summary>The answer once <paramref name="render"/> produced <paramref name="body"/>.</summary>
     public static byte[] Rendered(Render render, byte[] body, bool headOnly, bool close) =>
     [
-        .. Head(200, "OK", render == Render.Metrics ? Metrics.ProxyMetrics.ContentType : "application/json; charset=utf-8",
-            body.Length, close, "Cache-Control: no-store\r\n"),
+        .. Head(200, "OK", render switch
+            {
+                Render.Metrics => Metrics.ProxyMetrics.ContentType,
+                Render.StatusPage => "text/html; charset=utf-8",
+                _ => "application/json; charset=utf-8",
+            }, body.Length, close, "Cache-Control: no-store\r\n"),
         .. headOnly ? [] : body,
     ];
 

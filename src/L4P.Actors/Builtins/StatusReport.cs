@@ -33,6 +33,8 @@ public static class StatusReport
             }
             w.WriteNumber("config_reloads_ok", Sum("l4p_config_reloads_total", s => s.Label("result") == "ok"));
             w.WriteNumber("config_reloads_failed", Sum("l4p_config_reloads_total", s => s.Label("result") != "ok"));
+            if (samples.FirstOrDefault(s => s.Name == "l4p_max_connections") is { } ceiling) w.WriteNumber("max_connections", ceiling.Value);
+            else w.WriteNull("max_connections");
 
             w.WriteStartArray("servers");
             foreach (var server in gen?.Config.Servers ?? [])
@@ -55,8 +57,9 @@ public static class StatusReport
                 }
                 w.WriteEndArray();
                 w.WriteNumber("active", Sum("l4p_active_connections", Mine));
-                w.WriteNumber("total", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") != "rejected_maxclients"));
+                w.WriteNumber("total", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") is not ("rejected_maxclients" or "rejected_max_connections")));
                 w.WriteNumber("rejected", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") == "rejected_maxclients"));
+                w.WriteNumber("rejected_max_connections", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") == "rejected_max_connections"));
                 w.WriteNumber("bytes_in", Sum("l4p_bytes_total", s => Mine(s) && s.Label("direction") == "client_to_upstream"));
                 w.WriteNumber("bytes_out", Sum("l4p_bytes_total", s => Mine(s) && s.Label("direction") == "upstream_to_client"));
                 WriteCounts(w, "results", samples.Where(s => s.Name == "l4p_connections_total" && Mine(s)), "result");

@@ -13,7 +13,7 @@ namespace L4P.Config;
 public static class ConfigLoader
 {
     private static readonly HashSet<string> TopLevelKeys =
-        ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout", "resolver", "cluster", "transport"];
+        ["version", "log", "log_format", "log-format", "servers", "upstream", "shutdown_timeout", "resolver", "cluster", "transport", "max_connections"];
 
     private static readonly HashSet<string> ServerKeys =
         ["listen", "protocol", "tls", "sni", "default", "maxclients", "via", "timeouts", "client_hello_timeout", "accept_proxy", "accept_proxy_from", "maxclients_scope"];
@@ -103,6 +103,7 @@ public static class ConfigLoader
         var upstreams = BuiltinUpstreamConfig.All.ToBuilder();
         var resolver = ResolverConfig.Defaults;
         var cluster = ClusterConfig.Disabled;
+        int? maxConnections = null;
 
         foreach (var (key, value, keyNode) in y.Entries(root, ""))
         {
@@ -145,6 +146,9 @@ public static class ConfigLoader
                     break;
                 case "cluster":
                     cluster = ParseCluster(y, value, key);
+                    break;
+                case "max_connections":
+                    maxConnections = y.Int(value, key, 1, 100_000_000);
                     break;
                 case "transport":
                     // Still accepted with Akka.IO's name, so configs written when L4P had a second transport load.
@@ -197,7 +201,7 @@ public static class ConfigLoader
         }
         if (servers.Count == 0) throw y.Error(serversKey, "servers", "no server defined");
 
-        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap, resolver) { Cluster = cluster };
+        return new ProxyConfig(file, version.Value, log, format, shutdown, servers.ToImmutable(), upstreamMap, resolver) { Cluster = cluster, MaxConnections = maxConnections };
     }
 
     private static ClusterConfig ParseCluster(YamlNodes y, YamlNode node, string path)

@@ -15,6 +15,12 @@ public sealed record ProxyConfig(
     ResolverConfig Resolver)
 {
     public ClusterConfig Cluster { get; init; } = ClusterConfig.Disabled;
+
+    /// <summary>
+    /// <c>max_connections</c>: lowers the process-wide ceiling on client connections that L4P derives from
+    /// RLIMIT_NOFILE (null: the derived ceiling alone).
+    /// </summary>
+    public int? MaxConnections { get; init; }
 }
 
 /// <summary>

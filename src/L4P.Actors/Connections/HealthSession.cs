@@ -106,9 +106,12 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
         if (render == HealthResponder.Render.Cluster)
             return fleet?.ToJson() ?? """{ "enabled": false, "members": [] }"""u8.ToArray();
         var text = await metrics.RenderAsync().ConfigureAwait(false);
-        return render == HealthResponder.Render.Metrics
-            ? text
-            : StatusReport.Build(status, System.Text.Encoding.UTF8.GetString(text), DateTimeOffset.UtcNow);
+        return render switch
+        {
+            HealthResponder.Render.Metrics => text,
+            HealthResponder.Render.StatusPage => StatusPage.Build(status, System.Text.Encoding.UTF8.GetString(text), DateTimeOffset.UtcNow),
+            _ => StatusReport.Build(status, System.Text.Encoding.UTF8.GetString(text), DateTimeOffset.UtcNow),
+        };
     }
 
     private void Send(byte[] response, bool close, IActorRef self)

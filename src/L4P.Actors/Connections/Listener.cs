@@ -8,7 +8,8 @@ namespace L4P.Connections;
 /// <summary>
 /// One listen address of one server: binds with Akka.IO (pull mode), spawns a
 /// <see cref="ClientConnection"/> per accepted socket and enforces <c>maxclients</c> for this address
-/// (as tls-proxy-tunnel does), or asks <see cref="Cluster.FleetLimits"/> with <c>maxclients_scope: cluster</c>.
+/// (as tls-proxy-tunnel does), or asks <see cref="Cluster.FleetLimits"/> with <c>maxclients_scope: cluster</c>;
+/// every connection also takes a slot of the process-wide <see cref="ConnectionBudget"/> (descriptors).
 /// Draining unbinds and waits for the connections to end.
 /// </summary>
 public sealed class Listener : ActorBase
@@ -118,6 +119,7 @@ public sealed class Listener : ActorBase
         {
             case Terminated t:
                 if (_fleetAdmitted.Remove(t.ActorRef, out var admittedBy)) _ctx.Services.FleetLimits!.Release(admittedBy);
+                ReleaseBudget();
                 _active--;
                 _activeGauge.Dec();
                 _ctx.Services.Metrics.ConnectionClosed();
@@ -139,17 +141,25 @@ public sealed class Listener : ActorBase
     {
         var server = _ctx.Server;
         var fleet = server.MaxClientsScope == Config.LimitScope.Cluster ? _ctx.Services.FleetLimits : null;
-        if (fleet is null ? _active >= server.MaxClients : !fleet.TryAdmit(server.Name, server.MaxClients))
+        if (fleet is null && _active >= server.MaxClients)
         {
-            _rejected++;
-            if (!_atLimit)
-            {
-                _atLimit = true;
-                Log.MaxClientsReached(_ctx.Log, _ctx.Server.Name, _endpoint, _ctx.Server.MaxClients);
-            }
-            Log.Rejected(_ctx.Log, _ctx.Server.Name, Protocol.IpEndpoints.Unmap(c.RemoteAddress));
-            _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, "-", "rejected_maxclients").Inc();
+            RejectMaxClients(c);
+            return;
+        }
+        // The process-wide ceiling (descriptors): refused before the kernel would refuse the accept.
+        var budget = _ctx.Services.Budget;
+        if (!budget.TryAcquire(out var reached))
+        {
+            if (reached) Log.CeilingReached(_ctx.Log, budget.Ceiling ?? 0, server.Name, _endpoint, budget.Explanation);
+            Log.RejectedAtCeiling(_ctx.Log, server.Name, Protocol.IpEndpoints.Unmap(c.RemoteAddress));
+            _ctx.Services.Metrics.Connections.WithLabels(server.Name, "-", "rejected_max_connections").Inc();
             Sender.Tell(Tcp.Close.Instance);
+            return;
+        }
+        if (fleet is not null && !fleet.TryAdmit(server.Name, server.MaxClients))
+        {
+            ReleaseBudget();
+            RejectMaxClients(c);
             return;
         }
         _active++;
@@ -158,6 +168,25 @@ public sealed class Listener : ActorBase
         var child = Context.ActorOf(ClientConnection.Props(_ctx, Sender, c.RemoteAddress, c.LocalAddress));
         Context.Watch(child);
         if (fleet is not null) _fleetAdmitted[child] = server.Name;
+    }
+
+    private void ReleaseBudget()
+    {
+        var budget = _ctx.Services.Budget;
+        if (budget.Release()) Log.BelowCeiling(_ctx.Log, budget.Active, budget.Ceiling ?? 0, budget.Rejected);
+    }
+
+    private void RejectMaxClients(Tcp.Connected c)
+    {
+        _rejected++;
+        if (!_atLimit)
+        {
+            _atLimit = true;
+            Log.MaxClientsReached(_ctx.Log, _ctx.Server.Name, _endpoint, _ctx.Server.MaxClients);
+        }
+        Log.Rejected(_ctx.Log, _ctx.Server.Name, Protocol.IpEndpoints.Unmap(c.RemoteAddress));
+        _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, "-", "rejected_maxclients").Inc();
+        Sender.Tell(Tcp.Close.Instance);
     }
 
     /// <summary>A reload: same socket, the new config for new connections; live ones keep theirs.</summary>

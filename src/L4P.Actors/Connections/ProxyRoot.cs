@@ -3,6 +3,7 @@ using Akka.Actor;
 using L4P.Config;
 using L4P.Resolution;
 using L4P.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace L4P.Connections;
 
@@ -78,9 +79,13 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     private IActorRef? _drainRequester;
 
+    private readonly ILogger _log;
+    private (int? Ceiling, string? Problem)? _announced;
+
     public ProxyRoot(ProxyConfig config, ProxyServices services)
     {
         _services = services;
+        _log = services.Logs.CreateLogger("L4P.Connections");
         _current = StartGeneration(1, config);
     }
 
@@ -185,6 +190,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
                 return true;
             case Terminated t:
                 _alive.Remove(t.ActorRef);
+                if (_drainRequester is null) UpdateCeiling(_current.Config, _alive.Count);
                 ReportIfDrained();
                 return true;
             default:
@@ -216,6 +222,8 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         _current.Router.Tell(new Router.Retire(lastAsk + lastAsk + ClientConnection.RouterTimeout));
         _current = next;
         _next = null;
+        // Draining listeners still hold their outstanding accepts: counted until they stop.
+        UpdateCeiling(next.Config, _alive.Count);
         Publish(next);
         FinishReloadIfBound();
     }
@@ -226,7 +234,34 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         if (_started || !_dnsReady || !_warm) return;
         _started = true;
         Publish(_current);
-        foreach (var (ctx, ep) in Addresses(_current)) Bind(ctx, ep);
+        var addresses = Addresses(_current).ToList();
+        // Before the first bind: the descriptors open now are the baseline the ceiling leaves room for.
+        UpdateCeiling(_current.Config, addresses.Count);
+        foreach (var (ctx, ep) in addresses) Bind(ctx, ep);
+    }
+
+    /// <summary>
+    /// Sets the process-wide connection ceiling for <paramref name="listeners"/> listen sockets, each with
+    /// Akka.IO's <c>batch-accept-limit</c> accepts outstanding; logs it when it changes.
+    /// </summary>
+    private void UpdateCeiling(ProxyConfig config, int listeners)
+    {
+        // As Akka.IO reads it (the default is "scale-to-cpus", not a number).
+        var batch = Math.Max(1, Akka.IO.TcpSettings.Create(Context.System.Settings.Config.GetConfig("akka.io.tcp")).BatchAcceptLimit);
+        var choice = _services.Budget.Configure(config.MaxConnections, listeners, batch);
+        if (_announced == (choice.Ceiling, choice.Problem)) return;
+        _announced = (choice.Ceiling, choice.Problem);
+        if (choice.Ceiling is { } ceiling)
+        {
+            _services.Metrics.MaxConnections.Set(ceiling);
+            Log.Ceiling(_log, ceiling.ToString(System.Globalization.CultureInfo.InvariantCulture), choice.Explanation);
+        }
+        else
+        {
+            _services.Metrics.MaxConnections.Unpublish();
+            Log.Ceiling(_log, "none", choice.Explanation);
+        }
+        if (choice.Problem is { } problem) Log.CeilingProblem(_log, problem);
     }
 
     private void Publish(Generation g) =>

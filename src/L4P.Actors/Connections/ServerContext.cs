@@ -58,4 +58,7 @@ public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILogger
     /// readings agree with the timers that trigger them.
     /// </summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The process-wide ceiling on client connections (from RLIMIT_NOFILE and <c>max_connections</c>), shared by every listener.</summary>
+    public ConnectionBudget Budget { get; init; } = new();
 }

@@ -15,6 +15,7 @@ public sealed class ProxyMetrics
 
     public Gauge ActiveConnections { get; }
     public Gauge MaxClients { get; }
+    public Gauge MaxConnections { get; }
     public Counter Connections { get; }
     public Counter Bytes { get; }
     public Histogram UpstreamConnectSeconds { get; }
@@ -44,6 +45,8 @@ public sealed class ProxyMetrics
             new GaugeConfiguration { LabelNames = ["server", "listen"] });
         MaxClients = f.CreateGauge("l4p_maxclients", "The maxclients limit of each listen address.",
             new GaugeConfiguration { LabelNames = ["server", "listen"] });
+        MaxConnections = f.CreateGauge("l4p_max_connections", "The process-wide ceiling on client connections (from RLIMIT_NOFILE and max_connections); absent without one.",
+            new GaugeConfiguration { SuppressInitialValue = true });
         Connections = f.CreateCounter("l4p_connections_total", "Finished client connections, by how they ended.",
             new CounterConfiguration { LabelNames = ["server", "upstream", "result"] });
         Bytes = f.CreateCounter("l4p_bytes_total", "Bytes relayed; direction is client_to_upstream or upstream_to_client.",

@@ -375,6 +375,21 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Max_connections_is_optional()
+    {
+        Assert.Null(Parse("version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n").MaxConnections);
+        Assert.Equal(5000, Parse("version: 1\nmax_connections: 5000\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n").MaxConnections);
+    }
+
+    [Theory]
+    [InlineData("0", "l4p.yaml:2:18: max_connections: 0 is out of range (1 to 100000000)")]
+    [InlineData("-5", "l4p.yaml:2:18: max_connections: -5 is out of range (1 to 100000000)")]
+    [InlineData("lots", "l4p.yaml:2:18: max_connections: expected a whole number, got 'lots'")]
+    [InlineData("1.5", "l4p.yaml:2:18: max_connections: expected a whole number, got '1.5'")]
+    public void Max_connections_must_be_a_positive_whole_number(string value, string expected) =>
+        Assert.Equal(expected, Error($"version: 1\nmax_connections: {value}\nservers:\n  a: {{ listen: [\"127.0.0.1:1\"] }}\n"));
+
+    [Fact]
     public void Multi_target_upstreams_with_balance_and_check()
     {
         var c = Parse("""

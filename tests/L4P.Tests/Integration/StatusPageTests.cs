@@ -25,9 +25,17 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
             tls: true
             sni: { a.test: backend }
             default: backend
+          {{NastyServer}}: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: {{NastyUpstream}} }
         upstream:
           backend: "tcp://127.0.0.1:{{_backend.Endpoint.Port}}"
+          {{NastyUpstream}}: "tcp://127.0.0.1:{{_backend.Endpoint.Port}}"
         """, output);
+
+    // Names are config text: markup in them must reach the page as text, never as markup.
+    private const string NastyServer = """'<b onclick="x()">s&amp;''q</b>'""";
+    private const string NastyServerName = """<b onclick="x()">s&amp;'q</b>""";
+    private const string NastyUpstream = """'<i>&"up''</i>'""";
+    private const string NastyUpstreamName = """<i>&"up'</i>""";
 
     public async Task DisposeAsync()
     {
@@ -94,6 +102,89 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_page_without_scripts_already_has_every_table_with_current_numbers()
+    {
+        await SendThroughAsync(3, "a.test");
+        var upstream = $"127.0.0.1:{_backend.Endpoint.Port}";
+        string head, html;
+        // Active drops when the listener sees the connection actor stop, just after its log line.
+        for (var tries = 0; ; tries++)
+        {
+            (head, html) = await Net.HttpGetAsync(_proxy.Listen("health"), "/status");
+            if (Card(html, "data-server=\"web\"").Contains(" 0/50", StringComparison.Ordinal) || tries == 100) break;
+            await Task.Delay(20);
+        }
+        Assert.Contains("Content-Type: text/html; charset=utf-8", head);
+        var web = Card(html, "data-server=\"web\"");
+        Assert.Contains("<h3>web <small>tls, default backend</small></h3>", web);
+        Assert.Contains("data-field=\"total\" rowspan=\"1\">3</td>", web);
+        Assert.Contains("data-field=\"rejected\" rowspan=\"1\">0</td>", web);
+        Assert.Contains("routes: a.test=3", web);
+        Assert.Contains("results: ok=3", web);
+        Assert.Contains("</i></span> 0/50</td>", web); // maxclients use, as a bar and numbers
+        Assert.Contains("<h3>health <small>default health</small></h3>", Card(html, "data-server=\"health\""));
+        var backend = Card(html, "data-upstream=\"backend\"");
+        Assert.Contains($"<h3>backend <small>tcp://{upstream}</small></h3>", backend);
+        Assert.Contains($"<tr><td>{upstream}</td>", backend);
+        Assert.Contains("data-field=\"connections\" rowspan=\"1\">3</td>", backend);
+        Assert.Matches(@"config generation <b id=""generation"">1</b>", html);
+        Assert.DoesNotContain("<!--=", html); // every placeholder filled
+
+        // What an operator's curl sees: the same tables.
+        var (code, curled, _) = await Tools.RunAsync("curl", $"-sS --max-time 5 http://{_proxy.Listen("health")}/status");
+        Assert.Equal(0, code);
+        Assert.Contains("<h3>web <small>tls, default backend</small></h3>", curled);
+        Assert.Contains("data-field=\"total\" rowspan=\"1\">3</td>", Card(curled, "data-server=\"web\""));
+
+        // Markup in config names is text: encoded once, in the attribute and in the heading.
+        var encodedServer = System.Net.WebUtility.HtmlEncode(NastyServerName);
+        Assert.Contains($"<div class=\"card\" data-server=\"{encodedServer}\"><h3>{encodedServer} <small>", html);
+        Assert.Contains($"data-upstream=\"{System.Net.WebUtility.HtmlEncode(NastyUpstreamName)}\"", html);
+        Assert.DoesNotContain("<b onclick", html);
+        Assert.DoesNotContain("<i>&", html);
+    }
+
+    /// <summary>The card that starts at <paramref name="marker"/>, up to its closing div.</summary>
+    private static string Card(string html, string marker)
+    {
+        var start = html.IndexOf(marker, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"no {marker} in the page");
+        return html[start..html.IndexOf("</div>", start, StringComparison.Ordinal)];
+    }
+
+    [Fact]
+    public async Task The_page_in_chromium_with_javascript_off_shows_the_tables()
+    {
+        await SendThroughAsync(2, "a.test");
+        await SendThroughAsync(1, null);
+        await using var browser = await HeadlessChromium.StartAsync();
+        await browser.DisableScriptsAsync();
+        await browser.NavigateAsync($"http://{_proxy.Listen("health")}/status");
+        await browser.WaitForAsync("document.readyState === 'complete'", TimeSpan.FromSeconds(10));
+
+        // The page's script never ran (it would have defined refresh() at once): the tables are the server's.
+        Assert.Equal("undefined", (string)(await browser.EvalAsync("typeof refresh"))!);
+        Assert.Null(await browser.EvalAsync("document.body.dataset.refreshes ?? null"));
+        Assert.Equal("web tls, default backend", (string)(await browser.EvalAsync("document.querySelector('[data-server=web] h3').textContent"))!);
+        Assert.Equal("3", (string)(await browser.EvalAsync("document.querySelector('[data-server=web] [data-field=total]').textContent"))!);
+        Assert.Contains("routes: a.test=2, default=1", (string)(await browser.EvalAsync("document.querySelector('[data-server=web] td.kv').textContent"))!);
+        Assert.Equal($"127.0.0.1:{_backend.Endpoint.Port}",
+            (string)(await browser.EvalAsync("document.querySelector('[data-upstream=backend] td').textContent"))!);
+        Assert.Equal("resolved", (string)(await browser.EvalAsync("document.querySelector('[data-upstream=backend] td.state').textContent"))!);
+        Assert.Equal(3, (await browser.EvalAsync("document.querySelectorAll('[data-server]').length"))!.GetValue<int>());
+        Assert.Equal(2, (await browser.EvalAsync("document.querySelectorAll('[data-upstream]').length"))!.GetValue<int>());
+        // A name with markup is shown as written, and made no element.
+        var names = (await browser.EvalAsync("[...document.querySelectorAll('[data-server] h3')].map(h => h.firstChild.textContent.trim())"))!.AsArray()
+            .Select(n => (string)n!).ToList();
+        Assert.Contains(NastyServerName, names);
+        Assert.Equal(NastyServerName, (string)(await browser.EvalAsync($"document.querySelectorAll('[data-server]')[{names.IndexOf(NastyServerName)}].dataset.server"))!);
+        Assert.Equal(0, (await browser.EvalAsync("document.querySelectorAll('main h3 b, main h3 i, [onclick]').length"))!.GetValue<int>());
+        Assert.True((await browser.EvalAsync("document.getElementById('stale').offsetParent === null"))!.GetValue<bool>());
+        Directory.CreateDirectory(Path.Combine(PrometheusSamples.RepoRoot(), "artifacts", "status-page"));
+        await browser.ScreenshotAsync(Path.Combine(PrometheusSamples.RepoRoot(), "artifacts", "status-page", "status-noscript.png"));
+    }
+
+    [Fact]
     public void Quantiles_interpolate_like_prometheus()
     {
         (double, double)[] buckets = [(0.001, 0), (0.002, 50), (0.004, 100), (double.PositiveInfinity, 100)];
@@ -112,6 +203,8 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         await browser.ViewportAsync(1280, 900, mobile: false);
         await browser.NavigateAsync($"http://{_proxy.Listen("health")}/status");
         await browser.WaitForAsync("Number(document.body.dataset.refreshes || 0) >= 1", TimeSpan.FromSeconds(10));
+
+        Assert.Equal("function", (string)(await browser.EvalAsync("typeof refresh"))!); // the control for the test with scripts off
 
         // Both tables show the names from the config.
         Assert.True((await browser.EvalAsync("!!document.querySelector('[data-server=web]') && !!document.querySelector('[data-server=health]')"))!.GetValue<bool>());

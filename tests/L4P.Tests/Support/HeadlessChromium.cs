@@ -113,6 +113,9 @@ public sealed class HeadlessChromium : IAsyncDisposable
         throw new TimeoutException($"never true in the page: {expression}");
     }
 
+    /// <summary>Blocks the page's own scripts (as a browser with JavaScript off); DevTools evaluation still works.</summary>
+    public Task DisableScriptsAsync() => SendAsync("Emulation.setScriptExecutionDisabled", new { value = true });
+
     public Task ViewportAsync(int width, int height, bool mobile) =>
         SendAsync("Emulation.setDeviceMetricsOverride", new { width, height, deviceScaleFactor = mobile ? 2 : 1, mobile });
 

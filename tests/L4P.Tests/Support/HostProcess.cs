@@ -11,9 +11,15 @@ public sealed partial class HostProcess : IDisposable
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
 
-    public HostProcess(string args, IDictionary<string, string>? env = null, string? workingDirectory = null)
+    /// <summary>
+    /// Starts <c>dotnet L4P.Host.dll ARGS</c>, or with a prefix command that runs it, e.g.
+    /// <c>["prlimit", "--nofile=640"]</c> (it must exec it, so that <see cref="Pid"/> is L4P's).
+    /// </summary>
+    public HostProcess(string args, IDictionary<string, string>? env = null, string? workingDirectory = null, IReadOnlyList<string>? prefix = null)
     {
-        var psi = new ProcessStartInfo("dotnet", $"\"{Path.Combine(AppContext.BaseDirectory, "L4P.Host.dll")}\" {args}")
+        var command = $"dotnet \"{Path.Combine(AppContext.BaseDirectory, "L4P.Host.dll")}\" {args}";
+        var psi = new ProcessStartInfo(prefix is { Count: > 0 } ? prefix[0] : "dotnet",
+            prefix is { Count: > 0 } ? string.Join(' ', prefix.Skip(1).Select(a => $"\"{a}\"").Append(command)) : command["dotnet ".Length..])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -30,6 +36,8 @@ public sealed partial class HostProcess : IDisposable
     }
 
     public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
 
     public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using L4P.Metrics;
+
+namespace L4P.Builtins;
+
+/// <summary>
+/// <c>GET /status</c>: the page with every table already filled in on the server, from the same
+/// <see cref="StatusReport"/> as <c>/status.json</c>, so curl, a text browser or a browser with scripts
+/// off see the numbers. The page's script then refreshes the same markup in place every 2 s; the two
+/// renderings (here and <c>render()</c> in status.html) produce the same elements, classes and
+/// <c>data-</c> attributes. Every name, pattern and address is config or peer text: HTML-encoded.
+/// </summary>
+public static class StatusPage
+{
+    private static readonly Lazy<string> Template = new(() =>
+    {
+        using var stream = typeof(StatusPage).Assembly.GetManifestResourceStream("status.html")!;
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    });
+
+    public static byte[] Build(ProxyStatus status, string metricsText, DateTimeOffset now)
+    {
+        using var doc = JsonDocument.Parse(StatusReport.Build(status, metricsText, now));
+        var s = doc.RootElement;
+        var html = Template.Value
+            .Replace("<!--=version-->", Esc(s.GetProperty("version").GetString()), StringComparison.Ordinal)
+            .Replace("<!--=now-->", Esc(Time(s.GetProperty("now"), "yyyy-MM-dd HH:mm:ss")), StringComparison.Ordinal)
+            .Replace("<!--=uptime-->", Esc(Duration(s.GetProperty("uptime_seconds").GetDouble())), StringComparison.Ordinal)
+            .Replace("<!--=generation-->", s.TryGetProperty("generation", out var g) ? Num(g) : "-", StringComparison.Ordinal)
+            .Replace("<!--=loaded-->", s.TryGetProperty("config_loaded_at", out var l) ? Esc(Time(l, "yyyy-MM-dd HH:mm:ss")) : "-", StringComparison.Ordinal)
+            .Replace("<!--=ceiling-->", Num(s.GetProperty("max_connections")), StringComparison.Ordinal)
+            .Replace("<!--=servers-->", Servers(s.GetProperty("servers")), StringComparison.Ordinal)
+            .Replace("<!--=upstreams-->", Upstreams(s.GetProperty("upstreams")), StringComparison.Ordinal);
+        return Encoding.UTF8.GetBytes(html);
+    }
+
+    private static string Servers(JsonElement servers)
+    {
+        var b = new StringBuilder();
+        foreach (var v in servers.EnumerateArray())
+        {
+            var name = Esc(v.GetProperty("name").GetString());
+            var listen = v.GetProperty("listen").EnumerateArray().ToList();
+            b.Append("\n    <div class=\"card\" data-server=\"").Append(name).Append("\"><h3>").Append(name).Append(" <small>")
+                .Append(v.GetProperty("tls").GetBoolean() ? "tls, " : "").Append("default ").Append(Esc(v.GetProperty("default").GetString()))
+                .Append("</small></h3>\n    <table><tr><th>listen</th><th>maxclients use</th><th>active</th><th>total</th><th>rejected</th><th>bytes in</th><th>bytes out</th></tr>\n    ");
+            for (var i = 0; i < listen.Count; i++)
+            {
+                var a = listen[i];
+                b.Append("<tr><td>").Append(Esc(a.GetProperty("address").GetString())).Append("</td><td>")
+                    .Append(Bar(a.GetProperty("active").GetDouble(), a.GetProperty("maxclients").GetDouble())).Append("</td>\n      ")
+                    .Append("<td class=\"num\" data-field=\"active\">").Append(Num(a.GetProperty("active"))).Append("</td>\n      ");
+                if (i == 0)
+                {
+                    var rows = listen.Count.ToString(CultureInfo.InvariantCulture);
+                    b.Append("<td class=\"num\" data-field=\"total\" rowspan=\"").Append(rows).Append("\">").Append(Num(v.GetProperty("total"))).Append("</td>\n      ")
+                        .Append("<td class=\"num\" data-field=\"rejected\" rowspan=\"").Append(rows).Append("\">").Append(Num(v.GetProperty("rejected"))).Append("</td>\n      ")
+                        .Append("<td class=\"num\" data-field=\"bytes_in\" rowspan=\"").Append(rows).Append("\">").Append(Bytes(v.GetProperty("bytes_in").GetDouble())).Append("</td>\n      ")
+                        .Append("<td class=\"num\" data-field=\"bytes_out\" rowspan=\"").Append(rows).Append("\">").Append(Bytes(v.GetProperty("bytes_out").GetDouble())).Append("</td>");
+                }
+                b.Append("</tr>");
+            }
+            b.Append("\n    <tr><td colspan=\"7\" class=\"kv\">results: ").Append(Kv(v.GetProperty("results")))
+                .Append("<br>routes: ").Append(Kv(v.GetProperty("routes"))).Append("</td></tr></table></div>");
+        }
+        return b.ToString();
+    }
+
+    private static string Upstreams(JsonElement upstreams)
+    {
+        var b = new StringBuilder();
+        foreach (var u in upstreams.EnumerateArray())
+        {
+            var name = Esc(u.GetProperty("name").GetString());
+            var addresses = u.GetProperty("addresses").EnumerateArray()
+                .Select(a => (Address: a.GetProperty("address").GetString(), State: a.GetProperty("state").GetString()))
+                .DefaultIfEmpty((Address: "(none)", State: "down")).ToList();
+            var rows = addresses.Count.ToString(CultureInfo.InvariantCulture);
+            b.Append("\n    <div class=\"card\" data-upstream=\"").Append(name).Append("\"><h3>").Append(name).Append(" <small>")
+                .Append(Esc(u.GetProperty("url").GetString())).Append("</small></h3>\n    ")
+                .Append("<table><tr><th>address</th><th>state</th><th>last DNS change</th><th>connect p50</th><th>connect p99</th><th>connections</th></tr>\n    ");
+            for (var i = 0; i < addresses.Count; i++)
+            {
+                var state = Esc(addresses[i].State);
+                b.Append("<tr><td>").Append(Esc(addresses[i].Address)).Append("</td>\n      <td class=\"state ").Append(state).Append("\">").Append(state).Append("</td>\n      ");
+                if (i == 0)
+                {
+                    var changed = u.GetProperty("last_dns_change");
+                    b.Append("<td rowspan=\"").Append(rows).Append("\">").Append(changed.ValueKind == JsonValueKind.Null ? "-" : Esc(Time(changed, "HH:mm:ss"))).Append("</td>\n      ")
+                        .Append("<td class=\"num\" rowspan=\"").Append(rows).Append("\">").Append(Ms(u.GetProperty("connect_ms_p50"))).Append("</td>\n      ")
+                        .Append("<td class=\"num\" rowspan=\"").Append(rows).Append("\">").Append(Ms(u.GetProperty("connect_ms_p99"))).Append("</td>\n      ")
+                        .Append("<td class=\"num\" data-field=\"connections\" rowspan=\"").Append(rows).Append("\">").Append(Num(u.GetProperty("connections"))).Append("</td>");
+                }
+                b.Append("</tr>");
+            }
+            b.Append("\n    <tr><td colspan=\"6\" class=\"kv\">results: ").Append(Kv(u.GetProperty("results")))
+                .Append("<br>CONNECT status: ").Append(Kv(u.GetProperty("connect_status")))
+                .Append("; DNS failures: ").Append(Num(u.GetProperty("dns_failures"))).Append("</td></tr></table></div>");
+        }
+        return b.ToString();
+    }
+
+    private static string Esc(string? s) => WebUtility.HtmlEncode(s ?? "");
+
+    /// <summary>As the script's <c>num</c> (en-US grouping): "-" for null.</summary>
+    private static string Num(JsonElement n) => n.ValueKind == JsonValueKind.Number ? Num(n.GetDouble()) : "-";
+
+    private static string Num(double n) => n.ToString("#,0.###", CultureInfo.InvariantCulture);
+
+    private static string Ms(JsonElement n) => n.ValueKind == JsonValueKind.Number ? n.GetDouble().ToString(CultureInfo.InvariantCulture) + " ms" : "-";
+
+    private static string Time(JsonElement iso, string format) =>
+        iso.GetDateTimeOffset().ToUniversalTime().ToString(format, CultureInfo.InvariantCulture) + " UTC";
+
+    private static string Bytes(double n)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        var i = 0;
+        while (n >= 1024 && i < units.Length - 1)
+        {
+            n /= 1024;
+            i++;
+        }
+        return (i == 0 ? n.ToString(CultureInfo.InvariantCulture) : n.ToString("0.0", CultureInfo.InvariantCulture)) + " " + units[i];
+    }
+
+    private static string Duration(double seconds)
+    {
+        var s = (long)Math.Floor(seconds);
+        long d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60;
+        return (d > 0 ? $"{d}d " : "") + (d > 0 || h > 0 ? $"{h}h " : "") + $"{m}m {s % 60}s";
+    }
+
+    private static string Kv(JsonElement o)
+    {
+        var parts = o.EnumerateObject().Select(p => Esc(p.Name) + "=" + Num(p.Value)).ToList();
+        return parts.Count == 0 ? "-" : string.Join(", ", parts);
+    }
+
+    private static string Bar(double active, double max)
+    {
+        var pct = max > 0 ? Math.Min(100, 100 * active / max) : 0;
+        var level = pct >= 100 ? " full" : pct >= 80 ? " high" : "";
+        return $"<span class=\"bar{level}\" title=\"{Num(active)} of {Num(max)}\"><i style=\"width:{pct.ToString("0.##", CultureInfo.InvariantCulture)}%\"></i></span> {Num(active)}/{Num(max)}";
+    }
+}
