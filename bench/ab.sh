@@ -7,6 +7,7 @@
 #   bench/ab.sh "A_SPEC" "B_SPEC" [ROUNDS] [SECONDS]      (default 3 rounds of 5 s per measurement)
 #   bench/ab.sh "DOTNET_gcConcurrent=0" "DOTNET_gcConcurrent=1"
 #   bench/ab.sh "" "--akka-config /tmp/frames-4k.hocon"
+#   IDLE_CONNS=N (idle connections held first), SETTLE=S (seconds between closing them and the load)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=${1-}; B=${2-}; ROUNDS=${3:-3}; DUR=${4:-5}
@@ -71,7 +72,7 @@ round() {
   after=$(rss $pid)
   exec {HOLD[1]}>&-
   wait "$HOLD_PID" 2>/dev/null || true
-  sleep 1
+  sleep "${SETTLE:-1}"   # after the idle connections close, before the load
   local kib rps p99 nc bulk
   kib=$(awk -v a="$after" -v b="$before" -v n="$IDLE" 'BEGIN{printf "%.1f", (a-b)/n}')
   read -r rps p99 < <(wrk -t2 -c50 -d"${DUR}s" --latency "http://127.0.0.1:$PORT/" 2>/dev/null | awk '/Requests\/sec/{r=$2} / 99%/{p=$2} END{print r, p}')
