@@ -12,25 +12,6 @@ namespace L4P.Config;
 /// </summary>
 public static class ConfigLoader
 {
-    private static readonly Section<ClusterConfig> ClusterKeys = new(KeyListing.Or)
-    {
-        { "enabled", (y, v, p, c) => c with { Enabled = y.Bool(v, p) } },
-        { "hostname", (y, v, p, c) => c with { Hostname = y.String(v, p) } },
-        { "port", (y, v, p, c) => c with { Port = y.Int(v, p, 1, 65535) } },
-        { "seed_nodes", (y, v, p, c) => c with { SeedNodes = SeedNodes(y, v, p) } },
-        { "roles", (y, v, p, c) => c with { Roles = [.. y.StringList(v, p).Select(r => r.Value)] } },
-    };
-
-    private static readonly Section<ResolverConfig> ResolverKeys = new(KeyListing.Or)
-    {
-        { "nameservers", (y, v, p, r) => r with { Nameservers = Nameservers(y, v, p) } },
-        { "interval", (y, v, p, r) => r with { Interval = y.PositiveDuration(v, p) } },
-        { "retry", (y, v, p, r) => r with { Retry = y.PositiveDuration(v, p) } },
-        { "timeout", (y, v, p, r) => r with { Timeout = y.PositiveDuration(v, p) } },
-        { "respect_ttl", (y, v, p, r) => r with { RespectTtl = y.Bool(v, p) } },
-        { "min_ttl", (y, v, p, r) => r with { MinTtl = y.PositiveDuration(v, p) } },
-    };
-
     // Servers are read after this table (they name upstreams and may depend on cluster mode, written in
     // any order); "servers" here only checks that it is a mapping, where it is written.
     private static readonly Section<ProxyConfig> TopLevelKeys = new(KeyListing.OneOf, anchorHolders: true)
@@ -46,8 +27,8 @@ public static class ConfigLoader
             } },
         { "upstream", (y, v, p, c) => c with { Upstreams = UpstreamSection.ReadAll(y, v, p) } },
         { "shutdown_timeout", (y, v, p, c) => c with { ShutdownTimeout = y.Duration(v, p) } },
-        { "resolver", (y, v, p, c) => c with { Resolver = ReadResolver(y, v, p) } },
-        { "cluster", (y, v, p, c) => c with { Cluster = ReadCluster(y, v, p) } },
+        { "resolver", (y, v, p, c) => c with { Resolver = ResolverSection.Read(y, v, p) } },
+        { "cluster", (y, v, p, c) => c with { Cluster = ClusterSection.Read(y, v, p) } },
         { "transport", Transport },
         { "max_connections", (y, v, p, c) => c with { MaxConnections = y.Int(v, p, 1, 100_000_000) } },
     };
@@ -184,48 +165,6 @@ public static class ConfigLoader
             _ => $"unknown transport '{t}'",
         };
         return refused is null ? c : throw y.Error(value, path, $"{refused}: Akka.IO is L4P's only transport (remove the key or write transport: akka)");
-    }
-
-    // An empty cluster: is off; cluster: {} is on with every default.
-    private static ClusterConfig ReadCluster(YamlNodes y, YamlNode node, string path) =>
-        y.OptionalMapping(node, path) is { } map ? ClusterKeys.Read(y, map, path, ClusterConfig.Disabled with { Enabled = true }) : ClusterConfig.Disabled;
-
-    private static ImmutableArray<string> SeedNodes(YamlNodes y, YamlNode value, string path)
-    {
-        var seeds = ImmutableArray.CreateBuilder<string>();
-        foreach (var (text, itemNode, itemPath) in y.StringList(value, path))
-        {
-            // host:port is shorthand for the Akka address of an L4P node there.
-            var hostPort = text.StartsWith("akka.tcp://", StringComparison.Ordinal) ? text[(text.IndexOf('@') + 1)..] : text;
-            if (text.StartsWith("akka.tcp://", StringComparison.Ordinal) && !text.StartsWith($"akka.tcp://{ClusterConfig.SystemName}@", StringComparison.Ordinal))
-                throw y.Error(itemNode, itemPath, $"'{text}' is not an L4P node (expected akka.tcp://{ClusterConfig.SystemName}@host:port or host:port)");
-            if (!Addresses.TrySplitHostPort(hostPort, out var h, out var port, out var problem))
-                throw y.Error(itemNode, itemPath, problem);
-            seeds.Add($"akka.tcp://{ClusterConfig.SystemName}@{h}:{port}");
-        }
-        return seeds.ToImmutable();
-    }
-
-    private static ResolverConfig ReadResolver(YamlNodes y, YamlNode node, string path)
-    {
-        if (y.OptionalMapping(node, path) is not { } map) return ResolverConfig.Defaults;
-        var r = ResolverKeys.Read(y, map, path, ResolverConfig.Defaults);
-        if (r.RespectTtl && r.Nameservers.IsEmpty)
-            throw y.Error(YamlNodes.Find(map, "respect_ttl").Value, $"{path}.respect_ttl", "needs resolver.nameservers (the system resolver gives no TTL)");
-        return r;
-    }
-
-    private static ImmutableArray<IPEndPoint> Nameservers(YamlNodes y, YamlNode value, string path)
-    {
-        var list = ImmutableArray.CreateBuilder<IPEndPoint>();
-        foreach (var (text, itemNode, itemPath) in y.StringList(value, path))
-        {
-            // A bare IP means port 53.
-            if (IPAddress.TryParse(text, out var bare)) list.Add(new IPEndPoint(bare, 53));
-            else if (Addresses.TryParseListen(text, out var ep, out var problem)) list.Add(ep);
-            else throw y.Error(itemNode, itemPath, problem.Replace("listen takes", "nameservers take", StringComparison.Ordinal));
-        }
-        return list.ToImmutable();
     }
 
     private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
