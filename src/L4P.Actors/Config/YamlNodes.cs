@@ -46,6 +46,20 @@ internal sealed class YamlNodes(string file, Func<string, string?> env)
         }
     }
 
+    /// <summary>
+    /// The entry under <paramref name="key"/> (its key and value nodes), or nulls: for the checks made after a
+    /// <see cref="Section{T}"/> has read the mapping, which point at where the key was written.
+    /// </summary>
+    public static (YamlNode? Key, YamlNode? Value) Find(YamlMappingNode map, string key)
+    {
+        foreach (var (k, v) in map.Children)
+            if (k is YamlScalarNode { Value: var s } && s == key) return (k, v);
+        return (null, null);
+    }
+
+    /// <summary><paramref name="node"/> is a mapping that has <paramref name="key"/>.</summary>
+    public static bool Has(YamlNode? node, string key) => node is YamlMappingNode map && Find(map, key).Key is not null;
+
     public string String(YamlNode node, string path)
     {
         if (node is not YamlScalarNode { Value: { } raw } || IsNull(node))
@@ -81,6 +95,12 @@ internal sealed class YamlNodes(string file, Func<string, string?> env)
         if (ms > Durations.Max.TotalMilliseconds)
             throw Error(node, path, $"'{s}' is too long: at most {Durations.MaxText}");
         return TimeSpan.FromMilliseconds(ms);
+    }
+
+    public TimeSpan PositiveDuration(YamlNode node, string path)
+    {
+        var d = Duration(node, path);
+        return d > TimeSpan.Zero ? d : throw Error(node, path, "must be greater than 0");
     }
 
     /// <summary>A list of strings; a single string is taken as a list of one.</summary>
