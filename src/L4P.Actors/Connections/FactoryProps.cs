@@ -4,8 +4,8 @@ namespace L4P.Connections;
 
 /// <summary>
 /// Props from a plain factory delegate. <c>Props.Create(() => new X(a, b))</c> takes an expression tree
-/// that Akka evaluates per call (a profile of the new-connection benchmark showed the JIT still busy
-/// under load, ~10% of CPU); a delegate is just a call. Used for the per-connection actors.
+/// that Akka evaluates per call (the JIT stayed busy under load: README, Performance); a delegate is just
+/// a call. Used for the per-connection actors.
 /// </summary>
 internal static class FactoryProps
 {

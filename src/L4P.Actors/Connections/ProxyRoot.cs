@@ -101,7 +101,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         // Akka's HashedWheelTimerScheduler starts its worker on the first timer, and every thread that
         // schedules meanwhile blocks until it runs. If that first timer is a burst of new connections
         // each starting its idle timer, they block every thread-pool thread and the worker waits for
-        // the pool to grow: a fresh process stalled ~9 s on its first 50 concurrent connections.
+        // the pool to grow: a fresh process stalled for seconds on its first burst (README: Reliability).
         // One timer here, before any listener is bound, starts the worker with nobody waiting.
         Timers.StartSingleTimer(SchedulerStarted.Instance, SchedulerStarted.Instance, TimeSpan.FromMilliseconds(1));
     }
