@@ -94,7 +94,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         // A failure in the child's PreStart comes wrapped ("Exception during creation"): the cause is inside.
         var cause = e is ActorInitializationException { InnerException: { } inner } ? inner : e;
-        _stats.SetClose("upstream_failed", $"upstream connection failed: {cause.GetType().Name}: {cause.Message}");
+        _stats.SetClose(CloseCode.UpstreamFailed, $"upstream connection failed: {cause.GetType().Name}: {cause.Message}");
         return Directive.Stop;
     });
 
@@ -106,7 +106,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         Context.Watch(_inbound);
         if (!_ctx.Server.AcceptProxy) AfterProxyHeader(ByteString.Empty);
         else if (IsTrustedProxySender()) StartReadingProxyHeader();
-        else CloseClient("proxy_protocol_untrusted", $"accept_proxy_from: {_remote} may not send a PROXY header");
+        else CloseClient(CloseCode.ProxyProtocolUntrusted, $"accept_proxy_from: {_remote} may not send a PROXY header");
     }
 
     private void AfterProxyHeader(ByteString first)
@@ -147,7 +147,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                         _inbound.Tell(Tcp.ResumeReading.Instance);
                         break;
                     case ProxyProtocol.Status.Malformed:
-                        CloseClient("proxy_protocol_invalid", $"accept_proxy: {parsed.Problem}");
+                        CloseClient(CloseCode.ProxyProtocolInvalid, $"accept_proxy: {parsed.Problem}");
                         break;
                     default:
                         Timers.Cancel(ClientHelloTimedOut.Instance);
@@ -163,10 +163,10 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 }
                 return true;
             case ClientHelloTimedOut:
-                CloseClient("proxy_protocol_invalid", $"accept_proxy: no complete PROXY header in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
+                CloseClient(CloseCode.ProxyProtocolInvalid, $"accept_proxy: no complete PROXY header in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
                 return true;
             case Tcp.PeerClosed when Sender.Equals(_inbound):
-                CloseClient("client_closed", "client closed before its PROXY header");
+                CloseClient(CloseCode.ClientClosed, "client closed before its PROXY header");
                 return true;
             default:
                 return Closing(message);
@@ -200,12 +200,12 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 OnHello(result, r.Data.Count > take ? r.Data.Slice(take) : ByteString.Empty);
                 return true;
             case ClientHelloTimedOut:
-                CloseClient("client_hello_timeout", _helloLength == 0
+                CloseClient(CloseCode.ClientHelloTimeout, _helloLength == 0
                     ? $"nothing received in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}"
                     : $"incomplete ClientHello ({_helloLength} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
                 return true;
             case Tcp.PeerClosed when Sender.Equals(_inbound):
-                CloseClient("client_closed", _helloLength == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_helloLength} bytes)");
+                CloseClient(CloseCode.ClientClosed, _helloLength == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_helloLength} bytes)");
                 return true;
             default:
                 return Closing(message);
@@ -220,10 +220,10 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 _inbound.Tell(Tcp.ResumeReading.Instance);
                 return;
             case ClientHello.Status.Malformed:
-                CloseClient("client_hello_malformed", $"malformed ClientHello: {result.Problem}");
+                CloseClient(CloseCode.ClientHelloMalformed, $"malformed ClientHello: {result.Problem}");
                 return;
             case ClientHello.Status.TooLarge:
-                CloseClient("client_hello_too_large", $"ClientHello too large: {result.Problem}");
+                CloseClient(CloseCode.ClientHelloTooLarge, $"ClientHello too large: {result.Problem}");
                 return;
         }
         Timers.Cancel(ClientHelloTimedOut.Instance);
@@ -264,7 +264,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 OnDecision(d);
                 return true;
             case RouterTimedOut:
-                CloseClient("router_timeout", $"the router {_ctx.Router.Path} did not answer within {Durations.Format(RouterTimeout)}");
+                CloseClient(CloseCode.RouterTimeout, $"the router {_ctx.Router.Path} did not answer within {Durations.Format(RouterTimeout)}");
                 return true;
             default:
                 return Closing(message);
@@ -282,13 +282,13 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         if (decision.Refusal is { } refusal)
         {
             _connectTarget = decision.Plan?.Target;
-            CloseClient(refusal.Code, refusal.Reason);
+            CloseClient(refusal.Close, refusal.Reason);
             return;
         }
         switch (route.Upstream)
         {
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Ban }:
-                CloseClient("banned", "ban upstream");
+                CloseClient(CloseCode.Banned, "ban upstream");
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Echo }:
                 _leg = new RelayLeg(_inbound, _inbound, CountEchoed, Timers);
@@ -302,7 +302,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Become(ServingHealth);
                 break;
             case TcpUpstreamConfig when decision.Plan is null:
-                CloseClient("upstream_failed", $"the router gave no plan for upstream {route.Upstream.Name}");
+                CloseClient(CloseCode.UpstreamFailed, $"the router gave no plan for upstream {route.Upstream.Name}");
                 break;
             case TcpUpstreamConfig:
                 var plan = decision.Plan;
@@ -334,19 +334,19 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Become(Relaying);
                 return true;
             case UpstreamFailed failed:
-                CloseClient(failed.Code, failed.Reason);
+                CloseClient(failed.Close);
                 return true;
             case IdleCheck:
                 return OnIdleCheck();
             case Terminated t when t.ActorRef.Equals(_upstream):
                 _upstreamStopped = true;
-                CloseClient("upstream_failed", "the upstream connection stopped before it connected");
+                CloseClient(CloseCode.UpstreamFailed, "the upstream connection stopped before it connected");
                 FinishIfDone();
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
                 // The client left while we were dialling: nobody to connect for.
                 _inboundStopped = true;
-                _stats.SetClose("client_closed", "client closed before the upstream connected");
+                _stats.SetClose(CloseCode.ClientClosed, "client closed before the upstream connected");
                 Context.Stop(_upstream!);
                 Become(Closing);
                 return true;
@@ -365,7 +365,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, idle - quiet);
             return true;
         }
-        _stats.SetClose("idle_timeout", $"no byte either way for {Durations.Format(idle)}");
+        _stats.SetClose(CloseCode.IdleTimeout, $"no byte either way for {Durations.Format(idle)}");
         StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
         if (_leg is { } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Close.Instance);
@@ -385,7 +385,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 return true;
         }
         if (!_leg!.Handle(message, Sender, Self, out var reason)) return Closing(message);
-        if (reason is not null) _stats.SetClose("client_reset", reason);
+        if (reason is not null) _stats.SetClose(CloseCode.ClientReset, reason);
         if (_leg.SourceStopped && !_inboundStopped)
         {
             _inboundStopped = true;
@@ -418,7 +418,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 FinishIfDone();
                 return true;
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
-                if (c.IsErrorClosed) _stats.SetClose("client_reset", c.Cause ?? "error");
+                if (c.IsErrorClosed) _stats.SetClose(CloseCode.ClientReset, c.Cause ?? "error");
                 return true;
             case CloseOverdue:
                 AbortOverdue();
@@ -431,10 +431,12 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
-    private void CloseClient(string code, string reason)
+    private void CloseClient(CloseCode code, string reason) => CloseClient(new CloseReason(code, null, reason));
+
+    private void CloseClient(CloseReason reason)
     {
         Timers.Cancel(ClientHelloTimedOut.Instance);
-        _stats.SetClose(code, reason);
+        _stats.SetClose(reason);
         StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
         if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
@@ -462,8 +464,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         // CONNECT target (built from it) come from the client: escaped, like every peer-supplied string.
         if (_ctx.Log.IsEnabled(LogLevel.Information))
             Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, LogText.Escape(_sni ?? "-"), _route?.Rule ?? "-", UpstreamLabel(), LogText.Escape(_connectTarget ?? "-"),
-                _stats.BytesUp, _stats.BytesDown, _ctx.Services.Time.GetElapsedTime(_started).TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
-        _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, _route?.Upstream.Name ?? "-", _stats.Close.Code).Inc();
+                _stats.BytesUp, _stats.BytesDown, _ctx.Services.Time.GetElapsedTime(_started).TotalSeconds, _stats.Close.Label, _stats.Close.Detail);
+        _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, _route?.Upstream.Name ?? "-", _stats.Close.Label).Inc();
         Context.Stop(Self);
     }
 

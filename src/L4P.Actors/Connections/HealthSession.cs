@@ -13,7 +13,7 @@ namespace L4P.Connections;
 /// a partial one gets 408, a keep-alive connection with none is closed (<paramref name="close"/>: code, reason).
 /// </summary>
 internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics, ProxyStatus status, Cluster.FleetView? fleet,
-    ITimerScheduler timers, TimeSpan headDeadline, Action<string, string> close)
+    ITimerScheduler timers, TimeSpan headDeadline, Action<CloseCode, string> close)
 {
     internal sealed class HeadTimedOut
     {
@@ -61,13 +61,13 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
                 return true;
             case HeadTimedOut when _buffer.IsEmpty:
                 // Nothing of a request: close quietly, as HAProxy does.
-                if (_answeredOne) close("http_keep_alive_timeout", $"no new request within {Config.Durations.Format(headDeadline)} of the last answer");
-                else close("http_request_timeout", $"no request within {Config.Durations.Format(headDeadline)}");
+                if (_answeredOne) close(CloseCode.HttpKeepAliveTimeout, $"no new request within {Config.Durations.Format(headDeadline)} of the last answer");
+                else close(CloseCode.HttpRequestTimeout, $"no request within {Config.Durations.Format(headDeadline)}");
                 return true;
             case HeadTimedOut:
                 stats.AddDown(RequestTimeout.Length);
                 connection.Tell(Tcp.Write.Create(ByteString.FromBytes(RequestTimeout)), self);
-                close("http_request_timeout", $"no complete request head within {Config.Durations.Format(headDeadline)} ({_buffer.Count} bytes)");
+                close(CloseCode.HttpRequestTimeout, $"no complete request head within {Config.Durations.Format(headDeadline)} ({_buffer.Count} bytes)");
                 return true;
             case Rendered m:
                 Send(HealthResponder.Rendered(m.Render, m.Body, m.HeadOnly, m.Close), m.Close, self);
