@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using Akka.Actor;
 using Akka.IO;
@@ -64,15 +63,14 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private Route? _route;
     private string? _sni;
     private string? _connectTarget;
-    private byte[]? _hello;
-    private int _helloLength;
+    private BoundedBuffer? _hello;
     private IActorRef? _upstream;
     private bool _upstreamStopped;
     private RelayLeg? _leg;
     private ByteString _pending = ByteString.Empty;
     private bool _inboundStopped;
     private HealthSession? _health;
-    private ByteString _proxyHeader = ByteString.Empty;
+    private BoundedBuffer? _proxyHeader;
 
     public ClientConnection(ServerContext ctx, IActorRef inbound, EndPoint remote, EndPoint? local = null)
     {
@@ -129,6 +127,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     /// <summary>accept_proxy: the load balancer in front sends a PROXY header first; it names the real client.</summary>
     private void StartReadingProxyHeader()
     {
+        _proxyHeader = new BoundedBuffer(ProxyProtocol.V2MaxLength);
         Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
         _inbound.Tell(Tcp.ResumeReading.Instance);
         Become(ReadingProxyHeader);
@@ -139,8 +138,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         switch (message)
         {
             case Tcp.Received r when Sender.Equals(_inbound):
-                _proxyHeader = _proxyHeader.IsEmpty ? r.Data : _proxyHeader.Concat(r.Data);
-                var parsed = ProxyProtocol.Parse(_proxyHeader.ToArray());
+                _proxyHeader!.Append(r.Data);
+                // The parser decides within V2MaxLength bytes (both versions' bound): the buffer never needs more.
+                var parsed = ProxyProtocol.Parse(_proxyHeader.Span);
                 switch (parsed.Status)
                 {
                     case ProxyProtocol.Status.NeedMore:
@@ -156,8 +156,10 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                             _remote = IpEndpoints.Unmap(source);
                             _local = IpEndpoints.Unmap(parsed.Destination!);
                         }
-                        var rest = _proxyHeader.Slice(parsed.Length);
-                        _proxyHeader = ByteString.Empty;
+                        _proxyHeader.Consume(parsed.Length);
+                        var rest = _proxyHeader.Rest;
+                        _proxyHeader.Release();
+                        _proxyHeader = null;
                         AfterProxyHeader(rest);
                         break;
                 }
@@ -173,11 +175,16 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
-    protected override void PostStop() => ReturnHelloBuffer();
+    protected override void PostStop()
+    {
+        _proxyHeader?.Release();
+        _hello?.Release();
+        _health?.Release();
+    }
 
     private void StartSniffing(ByteString first)
     {
-        _hello = ArrayPool<byte>.Shared.Rent(ClientHello.MaxBytes);
+        _hello = new BoundedBuffer(ClientHello.MaxBytes);
         Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
         Become(Sniffing);
         if (first.IsEmpty) _inbound.Tell(Tcp.ResumeReading.Instance);
@@ -190,29 +197,26 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         switch (message)
         {
             case Tcp.Received r when Sender.Equals(_inbound):
-                var room = ClientHello.MaxBytes - _helloLength;
-                var take = Math.Min(room, r.Data.Count);
-                r.Data.CopyTo(_hello!, _helloLength, take);
-                _helloLength += take;
-                var result = ClientHello.Parse(_hello.AsSpan(0, _helloLength));
-                if (result.Status == ClientHello.Status.NeedMore && take < r.Data.Count)
+                _hello!.Append(r.Data);
+                var result = ClientHello.Parse(_hello.Span);
+                if (result.Status == ClientHello.Status.NeedMore && _hello.Overflowed)
                     result = new ClientHello.Result(ClientHello.Status.TooLarge, null, $"no complete ClientHello in {ClientHello.MaxBytes} bytes");
-                OnHello(result, r.Data.Count > take ? r.Data.Slice(take) : ByteString.Empty);
+                OnHello(result);
                 return true;
             case ClientHelloTimedOut:
-                CloseClient(CloseCode.ClientHelloTimeout, _helloLength == 0
+                CloseClient(CloseCode.ClientHelloTimeout, _hello!.Count == 0
                     ? $"nothing received in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}"
-                    : $"incomplete ClientHello ({_helloLength} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
+                    : $"incomplete ClientHello ({_hello.Count} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
                 return true;
             case Tcp.PeerClosed when Sender.Equals(_inbound):
-                CloseClient(CloseCode.ClientClosed, _helloLength == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_helloLength} bytes)");
+                CloseClient(CloseCode.ClientClosed, _hello!.Count == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_hello.Count} bytes)");
                 return true;
             default:
                 return Closing(message);
         }
     }
 
-    private void OnHello(ClientHello.Result result, ByteString rest)
+    private void OnHello(ClientHello.Result result)
     {
         switch (result.Status)
         {
@@ -229,19 +233,12 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         Timers.Cancel(ClientHelloTimedOut.Instance);
         _sni = result.ServerName;
         // Everything read so far goes to the upstream first, byte for byte.
-        var initial = ByteString.CopyFrom(_hello!, 0, _helloLength);
-        if (!rest.IsEmpty) initial = initial.Concat(rest);
-        ReturnHelloBuffer();
+        var initial = _hello!.Rest;
+        _hello.Release();
+        _hello = null;
         // An IP literal is not a server name (RFC 6066): routed as no SNI, so never a CONNECT target.
         // The log still shows what the client sent.
         AskRouter(_sni is not null && ClientHello.IsIpLiteral(_sni) ? null : _sni, initial);
-    }
-
-    private void ReturnHelloBuffer()
-    {
-        if (_hello is null) return;
-        ArrayPool<byte>.Shared.Return(_hello);
-        _hello = null;
     }
 
     protected override bool Receive(object message) => Closing(message);

@@ -31,12 +31,12 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
 
     private sealed record Rendered(HealthResponder.Render Render, byte[] Body, bool HeadOnly, bool Close);
 
-    private ByteString _buffer = ByteString.Empty;
+    private readonly BoundedBuffer _buffer = new(Protocol.HttpRequestHead.MaxHeadBytes);
     private bool _closeAfterWrite;
 
     public void Start(ByteString initial, IActorRef self)
     {
-        _buffer = initial;
+        _buffer.Append(initial);
         timers.StartSingleTimer(HeadTimedOut.Instance, HeadTimedOut.Instance, headDeadline);
         AnswerOrRead(self);
     }
@@ -47,7 +47,7 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
         {
             case Tcp.Received r when sender.Equals(connection):
                 stats.AddUp(r.Data.Count);
-                _buffer = _buffer.IsEmpty ? r.Data : _buffer.Concat(r.Data);
+                _buffer.Append(r.Data);
                 AnswerOrRead(self);
                 return true;
             case Ack:
@@ -85,14 +85,15 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
 
     private void AnswerOrRead(IActorRef self)
     {
-        var outcome = HealthResponder.Next(_buffer.ToArray());
+        // The parser answers too large at MaxHeadBytes: it never needs more than the buffer holds.
+        var outcome = HealthResponder.Next(_buffer.Span);
         if (outcome.NeedMore)
         {
             connection.Tell(Tcp.ResumeReading.Instance);
             return;
         }
         timers.Cancel(HeadTimedOut.Instance);
-        _buffer = _buffer.Slice(outcome.Consumed);
+        _buffer.Consume(outcome.Consumed);
         if (outcome.Render != HealthResponder.Render.None)
         {
             RenderAsync(outcome.Render).PipeTo(self, success: body => new Rendered(outcome.Render, body, outcome.HeadOnly, outcome.Close));
@@ -100,6 +101,9 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
         }
         Send(outcome.Response, outcome.Close, self);
     }
+
+    /// <summary>Returns the request buffer to the pool: the connection has ended.</summary>
+    public void Release() => _buffer.Release();
 
     private async Task<byte[]> RenderAsync(HealthResponder.Render render)
     {

@@ -34,7 +34,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private readonly long _started;
 
     private ByteString _initial;
-    private ByteString _reply = ByteString.Empty;
+    private BoundedBuffer? _reply;
     private int _next;
     private int _reported;
     private string _lastError = "";
@@ -72,6 +72,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     protected override void PostStop()
     {
+        _reply?.Release();
         if (_acquired is not null) _ctx.Router.Tell(new UpstreamReleased(_upstream.Name, _acquired));
     }
 
@@ -93,6 +94,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 }
                 // The timer keeps running: connect_timeout covers the CONNECT exchange too.
                 _outbound.Tell(Tcp.Write.Create(ByteString.FromBytes(connect.For(_plan.Target!))));
+                _reply = new BoundedBuffer(ConnectReply.MaxHeaderBytes);
                 _outbound.Tell(Tcp.ResumeReading.Instance);
                 Become(Handshaking);
                 return true;
@@ -119,8 +121,9 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         switch (message)
         {
             case Tcp.Received r when Sender.Equals(_outbound):
-                _reply = _reply.IsEmpty ? r.Data : _reply.Concat(r.Data);
-                var reply = ConnectReply.Parse(_reply.ToArray());
+                _reply!.Append(r.Data);
+                // The parser answers too large at MaxHeaderBytes: it never needs more than the buffer holds.
+                var reply = ConnectReply.Parse(_reply.Span);
                 switch (reply.Status)
                 {
                     case ConnectReply.Status.NeedMore:
@@ -128,7 +131,8 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                         break;
                     case ConnectReply.Status.Complete when reply.IsSuccess:
                         // Bytes after the header block are the tunnel's first bytes: they reach the client first.
-                        Open(_reply.Slice(reply.HeaderLength));
+                        _reply.Consume(reply.HeaderLength);
+                        Open(_reply.Rest);
                         break;
                     case ConnectReply.Status.Complete:
                         FailHandshake(new CloseReason(CloseCode.ProxyStatus, reply.Code, $"proxy refused CONNECT {_plan.Target}: {LogText.Escape(reply.StatusLine)}{Explain(reply.Code)}"));
@@ -168,7 +172,8 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     {
         Timers.Cancel(ConnectTimedOut.Instance);
         _ctx.Services.Metrics.UpstreamConnectSeconds.WithLabels(_upstream.Name).Observe(_ctx.Services.Time.GetElapsedTime(_started).TotalSeconds);
-        _reply = ByteString.Empty;
+        _reply?.Release();
+        _reply = null;
         if (_plan.ProxyHeader is { } header) _outbound!.Tell(Tcp.Write.Create(ByteString.FromBytes(header)));
         if (!_initial.IsEmpty)
         {
