@@ -67,7 +67,6 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private IActorRef? _upstream;
     private bool _upstreamStopped;
     private RelayLeg? _leg;
-    private ByteString _pending = ByteString.Empty;
     private bool _inboundStopped;
     private HealthSession? _health;
     private BoundedBuffer? _proxyHeader;
@@ -243,22 +242,24 @@ public sealed class ClientConnection : ActorBase, IWithTimers
 
     protected override bool Receive(object message) => Closing(message);
 
-    /// <summary>One question per connection, answered as a message: nothing is read from the client meanwhile.</summary>
+    /// <summary>
+    /// One question per connection, answered as a message: nothing is read from the client meanwhile.
+    /// <paramref name="initial"/> (the bytes read so far) waits in the Routing state for the answer.
+    /// </summary>
     private void AskRouter(string? sni, ByteString initial)
     {
-        _pending = initial;
         _ctx.Router.Tell(new RouteRequest(_ctx.Server.Name, sni, (_remote as IPEndPoint)?.Address), Self);
         Timers.StartSingleTimer(RouterTimedOut.Instance, RouterTimedOut.Instance, RouterTimeout);
-        Become(Routing);
+        Become(m => Routing(m, initial));
     }
 
-    private bool Routing(object message)
+    private bool Routing(object message, ByteString initial)
     {
         switch (message)
         {
             case RouteDecision d:
                 Timers.Cancel(RouterTimedOut.Instance);
-                OnDecision(d);
+                OnDecision(d, initial);
                 return true;
             case RouterTimedOut:
                 CloseClient(CloseCode.RouterTimeout, $"the router {_ctx.Router.Path} did not answer within {Durations.Format(RouterTimeout)}");
@@ -268,11 +269,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
-    private void OnDecision(RouteDecision decision)
+    private void OnDecision(RouteDecision decision, ByteString initial)
     {
         var route = decision.Route;
-        var initial = _pending;
-        _pending = ByteString.Empty;
         _route = route;
         _ctx.Services.Metrics.Routes.WithLabels(_ctx.Server.Name, route.Rule).Inc();
         Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, _ctx.Server.Timeouts.Idle);
