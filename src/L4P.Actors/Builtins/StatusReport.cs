@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using L4P.Config;
+using L4P.Connections;
 using L4P.Metrics;
 
 namespace L4P.Builtins;
@@ -12,6 +13,9 @@ namespace L4P.Builtins;
 /// </summary>
 public static class StatusReport
 {
+    private static readonly string RejectedMaxClients = CloseCode.RejectedMaxClients.Label();
+    private static readonly string RejectedMaxConnections = CloseCode.RejectedMaxConnections.Label();
+
     public static byte[] Build(ProxyStatus status, string metricsText, DateTimeOffset now)
     {
         var samples = Exposition.Parse(metricsText);
@@ -57,9 +61,9 @@ public static class StatusReport
                 }
                 w.WriteEndArray();
                 w.WriteNumber("active", Sum("l4p_active_connections", Mine));
-                w.WriteNumber("total", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") is not ("rejected_maxclients" or "rejected_max_connections")));
-                w.WriteNumber("rejected", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") == "rejected_maxclients"));
-                w.WriteNumber("rejected_max_connections", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") == "rejected_max_connections"));
+                w.WriteNumber("total", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") != RejectedMaxClients && s.Label("result") != RejectedMaxConnections));
+                w.WriteNumber("rejected", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") == RejectedMaxClients));
+                w.WriteNumber("rejected_max_connections", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") == RejectedMaxConnections));
                 w.WriteNumber("bytes_in", Sum("l4p_bytes_total", s => Mine(s) && s.Label("direction") == "client_to_upstream"));
                 w.WriteNumber("bytes_out", Sum("l4p_bytes_total", s => Mine(s) && s.Label("direction") == "upstream_to_client"));
                 WriteCounts(w, "results", samples.Where(s => s.Name == "l4p_connections_total" && Mine(s)), "result");
@@ -100,8 +104,8 @@ public static class StatusReport
                 WriteMs(w, "connect_ms_p99", Exposition.Quantile(0.99, buckets));
                 w.WriteNumber("connections", Sum("l4p_connections_total", Mine));
                 WriteCounts(w, "results", samples.Where(s => s.Name == "l4p_connections_total" && Mine(s)), "result");
-                WriteCounts(w, "connect_status", samples.Where(s => s.Name == "l4p_connections_total" && Mine(s) && s.Label("result").StartsWith("proxy_status_", StringComparison.Ordinal)),
-                    "result", "proxy_status_");
+                WriteCounts(w, "connect_status", samples.Where(s => s.Name == "l4p_connections_total" && Mine(s) && s.Label("result").StartsWith(CloseCodes.ProxyStatusPrefix, StringComparison.Ordinal)),
+                    "result", CloseCodes.ProxyStatusPrefix);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

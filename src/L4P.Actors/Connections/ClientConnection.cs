@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using Akka.Actor;
 using Akka.IO;
@@ -64,15 +63,13 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private Route? _route;
     private string? _sni;
     private string? _connectTarget;
-    private byte[]? _hello;
-    private int _helloLength;
+    private BoundedBuffer? _hello;
     private IActorRef? _upstream;
     private bool _upstreamStopped;
     private RelayLeg? _leg;
-    private ByteString _pending = ByteString.Empty;
     private bool _inboundStopped;
     private HealthSession? _health;
-    private ByteString _proxyHeader = ByteString.Empty;
+    private BoundedBuffer? _proxyHeader;
 
     public ClientConnection(ServerContext ctx, IActorRef inbound, EndPoint remote, EndPoint? local = null)
     {
@@ -94,7 +91,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         // A failure in the child's PreStart comes wrapped ("Exception during creation"): the cause is inside.
         var cause = e is ActorInitializationException { InnerException: { } inner } ? inner : e;
-        _stats.SetClose("upstream_failed", $"upstream connection failed: {cause.GetType().Name}: {cause.Message}");
+        _stats.SetClose(CloseCode.UpstreamFailed, $"upstream connection failed: {cause.GetType().Name}: {cause.Message}");
         return Directive.Stop;
     });
 
@@ -106,7 +103,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         Context.Watch(_inbound);
         if (!_ctx.Server.AcceptProxy) AfterProxyHeader(ByteString.Empty);
         else if (IsTrustedProxySender()) StartReadingProxyHeader();
-        else CloseClient("proxy_protocol_untrusted", $"accept_proxy_from: {_remote} may not send a PROXY header");
+        else CloseClient(CloseCode.ProxyProtocolUntrusted, $"accept_proxy_from: {_remote} may not send a PROXY header");
     }
 
     private void AfterProxyHeader(ByteString first)
@@ -129,6 +126,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     /// <summary>accept_proxy: the load balancer in front sends a PROXY header first; it names the real client.</summary>
     private void StartReadingProxyHeader()
     {
+        _proxyHeader = new BoundedBuffer(ProxyProtocol.V2MaxLength);
         Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
         _inbound.Tell(Tcp.ResumeReading.Instance);
         Become(ReadingProxyHeader);
@@ -139,15 +137,16 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         switch (message)
         {
             case Tcp.Received r when Sender.Equals(_inbound):
-                _proxyHeader = _proxyHeader.IsEmpty ? r.Data : _proxyHeader.Concat(r.Data);
-                var parsed = ProxyProtocol.Parse(_proxyHeader.ToArray());
+                _proxyHeader!.Append(r.Data);
+                // The parser decides within V2MaxLength bytes (both versions' bound): the buffer never needs more.
+                var parsed = ProxyProtocol.Parse(_proxyHeader.Span);
                 switch (parsed.Status)
                 {
                     case ProxyProtocol.Status.NeedMore:
                         _inbound.Tell(Tcp.ResumeReading.Instance);
                         break;
                     case ProxyProtocol.Status.Malformed:
-                        CloseClient("proxy_protocol_invalid", $"accept_proxy: {parsed.Problem}");
+                        CloseClient(CloseCode.ProxyProtocolInvalid, $"accept_proxy: {parsed.Problem}");
                         break;
                     default:
                         Timers.Cancel(ClientHelloTimedOut.Instance);
@@ -156,28 +155,35 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                             _remote = IpEndpoints.Unmap(source);
                             _local = IpEndpoints.Unmap(parsed.Destination!);
                         }
-                        var rest = _proxyHeader.Slice(parsed.Length);
-                        _proxyHeader = ByteString.Empty;
+                        _proxyHeader.Consume(parsed.Length);
+                        var rest = _proxyHeader.Rest;
+                        _proxyHeader.Release();
+                        _proxyHeader = null;
                         AfterProxyHeader(rest);
                         break;
                 }
                 return true;
             case ClientHelloTimedOut:
-                CloseClient("proxy_protocol_invalid", $"accept_proxy: no complete PROXY header in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
+                CloseClient(CloseCode.ProxyProtocolInvalid, $"accept_proxy: no complete PROXY header in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
                 return true;
             case Tcp.PeerClosed when Sender.Equals(_inbound):
-                CloseClient("client_closed", "client closed before its PROXY header");
+                CloseClient(CloseCode.ClientClosed, "client closed before its PROXY header");
                 return true;
             default:
                 return Closing(message);
         }
     }
 
-    protected override void PostStop() => ReturnHelloBuffer();
+    protected override void PostStop()
+    {
+        _proxyHeader?.Release();
+        _hello?.Release();
+        _health?.Release();
+    }
 
     private void StartSniffing(ByteString first)
     {
-        _hello = ArrayPool<byte>.Shared.Rent(ClientHello.MaxBytes);
+        _hello = new BoundedBuffer(ClientHello.MaxBytes);
         Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
         Become(Sniffing);
         if (first.IsEmpty) _inbound.Tell(Tcp.ResumeReading.Instance);
@@ -190,29 +196,26 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         switch (message)
         {
             case Tcp.Received r when Sender.Equals(_inbound):
-                var room = ClientHello.MaxBytes - _helloLength;
-                var take = Math.Min(room, r.Data.Count);
-                r.Data.CopyTo(_hello!, _helloLength, take);
-                _helloLength += take;
-                var result = ClientHello.Parse(_hello.AsSpan(0, _helloLength));
-                if (result.Status == ClientHello.Status.NeedMore && take < r.Data.Count)
+                _hello!.Append(r.Data);
+                var result = ClientHello.Parse(_hello.Span);
+                if (result.Status == ClientHello.Status.NeedMore && _hello.Overflowed)
                     result = new ClientHello.Result(ClientHello.Status.TooLarge, null, $"no complete ClientHello in {ClientHello.MaxBytes} bytes");
-                OnHello(result, r.Data.Count > take ? r.Data.Slice(take) : ByteString.Empty);
+                OnHello(result);
                 return true;
             case ClientHelloTimedOut:
-                CloseClient("client_hello_timeout", _helloLength == 0
+                CloseClient(CloseCode.ClientHelloTimeout, _hello!.Count == 0
                     ? $"nothing received in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}"
-                    : $"incomplete ClientHello ({_helloLength} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
+                    : $"incomplete ClientHello ({_hello.Count} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
                 return true;
             case Tcp.PeerClosed when Sender.Equals(_inbound):
-                CloseClient("client_closed", _helloLength == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_helloLength} bytes)");
+                CloseClient(CloseCode.ClientClosed, _hello!.Count == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_hello.Count} bytes)");
                 return true;
             default:
                 return Closing(message);
         }
     }
 
-    private void OnHello(ClientHello.Result result, ByteString rest)
+    private void OnHello(ClientHello.Result result)
     {
         switch (result.Status)
         {
@@ -220,75 +223,68 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 _inbound.Tell(Tcp.ResumeReading.Instance);
                 return;
             case ClientHello.Status.Malformed:
-                CloseClient("client_hello_malformed", $"malformed ClientHello: {result.Problem}");
+                CloseClient(CloseCode.ClientHelloMalformed, $"malformed ClientHello: {result.Problem}");
                 return;
             case ClientHello.Status.TooLarge:
-                CloseClient("client_hello_too_large", $"ClientHello too large: {result.Problem}");
+                CloseClient(CloseCode.ClientHelloTooLarge, $"ClientHello too large: {result.Problem}");
                 return;
         }
         Timers.Cancel(ClientHelloTimedOut.Instance);
         _sni = result.ServerName;
         // Everything read so far goes to the upstream first, byte for byte.
-        var initial = ByteString.CopyFrom(_hello!, 0, _helloLength);
-        if (!rest.IsEmpty) initial = initial.Concat(rest);
-        ReturnHelloBuffer();
+        var initial = _hello!.Rest;
+        _hello.Release();
+        _hello = null;
         // An IP literal is not a server name (RFC 6066): routed as no SNI, so never a CONNECT target.
         // The log still shows what the client sent.
         AskRouter(_sni is not null && ClientHello.IsIpLiteral(_sni) ? null : _sni, initial);
     }
 
-    private void ReturnHelloBuffer()
-    {
-        if (_hello is null) return;
-        ArrayPool<byte>.Shared.Return(_hello);
-        _hello = null;
-    }
-
     protected override bool Receive(object message) => Closing(message);
 
-    /// <summary>One question per connection, answered as a message: nothing is read from the client meanwhile.</summary>
+    /// <summary>
+    /// One question per connection, answered as a message: nothing is read from the client meanwhile.
+    /// <paramref name="initial"/> (the bytes read so far) waits in the Routing state for the answer.
+    /// </summary>
     private void AskRouter(string? sni, ByteString initial)
     {
-        _pending = initial;
         _ctx.Router.Tell(new RouteRequest(_ctx.Server.Name, sni, (_remote as IPEndPoint)?.Address), Self);
         Timers.StartSingleTimer(RouterTimedOut.Instance, RouterTimedOut.Instance, RouterTimeout);
-        Become(Routing);
+        Become(m => Routing(m, initial));
     }
 
-    private bool Routing(object message)
+    private bool Routing(object message, ByteString initial)
     {
         switch (message)
         {
             case RouteDecision d:
                 Timers.Cancel(RouterTimedOut.Instance);
-                OnDecision(d);
+                OnDecision(d, initial);
                 return true;
             case RouterTimedOut:
-                CloseClient("router_timeout", $"the router {_ctx.Router.Path} did not answer within {Durations.Format(RouterTimeout)}");
+                CloseClient(CloseCode.RouterTimeout, $"the router {_ctx.Router.Path} did not answer within {Durations.Format(RouterTimeout)}");
                 return true;
             default:
                 return Closing(message);
         }
     }
 
-    private void OnDecision(RouteDecision decision)
+    private void OnDecision(RouteDecision decision, ByteString initial)
     {
         var route = decision.Route;
-        var initial = _pending;
-        _pending = ByteString.Empty;
         _route = route;
         _ctx.Services.Metrics.Routes.WithLabels(_ctx.Server.Name, route.Rule).Inc();
         Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, _ctx.Server.Timeouts.Idle);
         if (decision.Refusal is { } refusal)
         {
             _connectTarget = decision.Plan?.Target;
-            CloseClient(refusal.Code, refusal.Reason);
+            CloseClient(refusal.Close, refusal.Reason);
             return;
         }
         switch (route.Upstream)
         {
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Ban }:
-                CloseClient("banned", "ban upstream");
+                CloseClient(CloseCode.Banned, "ban upstream");
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Echo }:
                 _leg = new RelayLeg(_inbound, _inbound, CountEchoed, Timers);
@@ -302,7 +298,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Become(ServingHealth);
                 break;
             case TcpUpstreamConfig when decision.Plan is null:
-                CloseClient("upstream_failed", $"the router gave no plan for upstream {route.Upstream.Name}");
+                CloseClient(CloseCode.UpstreamFailed, $"the router gave no plan for upstream {route.Upstream.Name}");
                 break;
             case TcpUpstreamConfig:
                 var plan = decision.Plan;
@@ -334,19 +330,19 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 Become(Relaying);
                 return true;
             case UpstreamFailed failed:
-                CloseClient(failed.Code, failed.Reason);
+                CloseClient(failed.Close);
                 return true;
             case IdleCheck:
                 return OnIdleCheck();
             case Terminated t when t.ActorRef.Equals(_upstream):
                 _upstreamStopped = true;
-                CloseClient("upstream_failed", "the upstream connection stopped before it connected");
+                CloseClient(CloseCode.UpstreamFailed, "the upstream connection stopped before it connected");
                 FinishIfDone();
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
                 // The client left while we were dialling: nobody to connect for.
                 _inboundStopped = true;
-                _stats.SetClose("client_closed", "client closed before the upstream connected");
+                _stats.SetClose(CloseCode.ClientClosed, "client closed before the upstream connected");
                 Context.Stop(_upstream!);
                 Become(Closing);
                 return true;
@@ -365,7 +361,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, idle - quiet);
             return true;
         }
-        _stats.SetClose("idle_timeout", $"no byte either way for {Durations.Format(idle)}");
+        _stats.SetClose(CloseCode.IdleTimeout, $"no byte either way for {Durations.Format(idle)}");
         StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
         if (_leg is { } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Close.Instance);
@@ -385,7 +381,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 return true;
         }
         if (!_leg!.Handle(message, Sender, Self, out var reason)) return Closing(message);
-        if (reason is not null) _stats.SetClose("client_reset", reason);
+        if (reason is not null) _stats.SetClose(CloseCode.ClientReset, reason);
         if (_leg.SourceStopped && !_inboundStopped)
         {
             _inboundStopped = true;
@@ -418,7 +414,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 FinishIfDone();
                 return true;
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
-                if (c.IsErrorClosed) _stats.SetClose("client_reset", c.Cause ?? "error");
+                if (c.IsErrorClosed) _stats.SetClose(CloseCode.ClientReset, c.Cause ?? "error");
                 return true;
             case CloseOverdue:
                 AbortOverdue();
@@ -431,10 +427,12 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
-    private void CloseClient(string code, string reason)
+    private void CloseClient(CloseCode code, string reason) => CloseClient(new CloseReason(code, null, reason));
+
+    private void CloseClient(CloseReason reason)
     {
         Timers.Cancel(ClientHelloTimedOut.Instance);
-        _stats.SetClose(code, reason);
+        _stats.SetClose(reason);
         StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
         if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
@@ -462,8 +460,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         // CONNECT target (built from it) come from the client: escaped, like every peer-supplied string.
         if (_ctx.Log.IsEnabled(LogLevel.Information))
             Log.Connection(_ctx.Log, _ctx.Server.Name, _remote, LogText.Escape(_sni ?? "-"), _route?.Rule ?? "-", UpstreamLabel(), LogText.Escape(_connectTarget ?? "-"),
-                _stats.BytesUp, _stats.BytesDown, _ctx.Services.Time.GetElapsedTime(_started).TotalSeconds, _stats.Close.Code, _stats.Close.Detail);
-        _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, _route?.Upstream.Name ?? "-", _stats.Close.Code).Inc();
+                _stats.BytesUp, _stats.BytesDown, _ctx.Services.Time.GetElapsedTime(_started).TotalSeconds, _stats.Close.Label, _stats.Close.Detail);
+        _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, _route?.Upstream.Name ?? "-", _stats.Close.Label).Inc();
         Context.Stop(Self);
     }
 

@@ -38,16 +38,21 @@ public sealed class ConnectionStats(Prometheus.Counter.Child? bytesUp = null, Pr
     /// <summary>Why the connection ended; the first reason set wins: it is the cause, later ones are consequences.</summary>
     public CloseReason Close => Volatile.Read(ref _close) ?? CloseReason.Ok;
 
-    public void SetClose(string code, string detail) => Interlocked.CompareExchange(ref _close, new CloseReason(code, detail), null);
+    public void SetClose(CloseCode code, string detail) => SetClose(new CloseReason(code, null, detail));
+
+    public void SetClose(CloseReason reason) => Interlocked.CompareExchange(ref _close, reason, null);
 
     public EndPoint? UpstreamAddress { get; set; }
 }
 
 /// <summary>
-/// <see cref="Code"/> is a short stable word (the log's <c>result=</c> and the metrics' <c>result</c> label);
+/// <see cref="Label"/> is the short stable word (the log's <c>result=</c> and the metrics' <c>result</c> label):
+/// <see cref="Code"/>'s, with <see cref="Status"/> (the proxy's HTTP status) for <see cref="CloseCode.ProxyStatus"/>;
 /// <see cref="Detail"/> is the sentence for a person (the log's <c>reason=</c>).
 /// </summary>
-public sealed record CloseReason(string Code, string Detail)
+public sealed record CloseReason(CloseCode Code, int? Status, string Detail)
 {
-    public static readonly CloseReason Ok = new("ok", "-");
+    public static readonly CloseReason Ok = new(CloseCode.Ok, null, "-");
+
+    public string Label => Code == CloseCode.ProxyStatus ? $"{CloseCodes.ProxyStatusPrefix}{Status}" : Code.Label();
 }

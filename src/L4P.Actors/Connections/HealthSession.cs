@@ -13,7 +13,7 @@ namespace L4P.Connections;
 /// a partial one gets 408, a keep-alive connection with none is closed (<paramref name="close"/>: code, reason).
 /// </summary>
 internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics, ProxyStatus status, Cluster.FleetView? fleet,
-    ITimerScheduler timers, TimeSpan headDeadline, Action<string, string> close)
+    ITimerScheduler timers, TimeSpan headDeadline, Action<CloseCode, string> close)
 {
     internal sealed class HeadTimedOut
     {
@@ -31,12 +31,12 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
 
     private sealed record Rendered(HealthResponder.Render Render, byte[] Body, bool HeadOnly, bool Close);
 
-    private ByteString _buffer = ByteString.Empty;
+    private readonly BoundedBuffer _buffer = new(Protocol.HttpRequestHead.MaxHeadBytes);
     private bool _closeAfterWrite;
 
     public void Start(ByteString initial, IActorRef self)
     {
-        _buffer = initial;
+        _buffer.Append(initial);
         timers.StartSingleTimer(HeadTimedOut.Instance, HeadTimedOut.Instance, headDeadline);
         AnswerOrRead(self);
     }
@@ -47,7 +47,7 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
         {
             case Tcp.Received r when sender.Equals(connection):
                 stats.AddUp(r.Data.Count);
-                _buffer = _buffer.IsEmpty ? r.Data : _buffer.Concat(r.Data);
+                _buffer.Append(r.Data);
                 AnswerOrRead(self);
                 return true;
             case Ack:
@@ -61,13 +61,13 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
                 return true;
             case HeadTimedOut when _buffer.IsEmpty:
                 // Nothing of a request: close quietly, as HAProxy does.
-                if (_answeredOne) close("http_keep_alive_timeout", $"no new request within {Config.Durations.Format(headDeadline)} of the last answer");
-                else close("http_request_timeout", $"no request within {Config.Durations.Format(headDeadline)}");
+                if (_answeredOne) close(CloseCode.HttpKeepAliveTimeout, $"no new request within {Config.Durations.Format(headDeadline)} of the last answer");
+                else close(CloseCode.HttpRequestTimeout, $"no request within {Config.Durations.Format(headDeadline)}");
                 return true;
             case HeadTimedOut:
                 stats.AddDown(RequestTimeout.Length);
                 connection.Tell(Tcp.Write.Create(ByteString.FromBytes(RequestTimeout)), self);
-                close("http_request_timeout", $"no complete request head within {Config.Durations.Format(headDeadline)} ({_buffer.Count} bytes)");
+                close(CloseCode.HttpRequestTimeout, $"no complete request head within {Config.Durations.Format(headDeadline)} ({_buffer.Count} bytes)");
                 return true;
             case Rendered m:
                 Send(HealthResponder.Rendered(m.Render, m.Body, m.HeadOnly, m.Close), m.Close, self);
@@ -85,14 +85,15 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
 
     private void AnswerOrRead(IActorRef self)
     {
-        var outcome = HealthResponder.Next(_buffer.ToArray());
+        // The parser answers too large at MaxHeadBytes: it never needs more than the buffer holds.
+        var outcome = HealthResponder.Next(_buffer.Span);
         if (outcome.NeedMore)
         {
             connection.Tell(Tcp.ResumeReading.Instance);
             return;
         }
         timers.Cancel(HeadTimedOut.Instance);
-        _buffer = _buffer.Slice(outcome.Consumed);
+        _buffer.Consume(outcome.Consumed);
         if (outcome.Render != HealthResponder.Render.None)
         {
             RenderAsync(outcome.Render).PipeTo(self, success: body => new Rendered(outcome.Render, body, outcome.HeadOnly, outcome.Close));
@@ -100,6 +101,9 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
         }
         Send(outcome.Response, outcome.Close, self);
     }
+
+    /// <summary>Returns the request buffer to the pool: the connection has ended.</summary>
+    public void Release() => _buffer.Release();
 
     private async Task<byte[]> RenderAsync(HealthResponder.Render render)
     {

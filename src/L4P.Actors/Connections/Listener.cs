@@ -152,7 +152,7 @@ public sealed class Listener : ActorBase
         {
             if (reached) Log.CeilingReached(_ctx.Log, budget.Ceiling ?? 0, server.Name, _endpoint, budget.Explanation);
             Log.RejectedAtCeiling(_ctx.Log, server.Name, Protocol.IpEndpoints.Unmap(c.RemoteAddress));
-            _ctx.Services.Metrics.Connections.WithLabels(server.Name, "-", "rejected_max_connections").Inc();
+            _ctx.Services.Metrics.Connections.WithLabels(server.Name, "-", CloseCode.RejectedMaxConnections.Label()).Inc();
             Sender.Tell(Tcp.Close.Instance);
             return;
         }
@@ -185,7 +185,7 @@ public sealed class Listener : ActorBase
             Log.MaxClientsReached(_ctx.Log, _ctx.Server.Name, _endpoint, _ctx.Server.MaxClients);
         }
         Log.Rejected(_ctx.Log, _ctx.Server.Name, Protocol.IpEndpoints.Unmap(c.RemoteAddress));
-        _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, "-", "rejected_maxclients").Inc();
+        _ctx.Services.Metrics.Connections.WithLabels(_ctx.Server.Name, "-", CloseCode.RejectedMaxClients.Label()).Inc();
         Sender.Tell(Tcp.Close.Instance);
     }
 

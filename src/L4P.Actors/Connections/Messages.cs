@@ -6,8 +6,8 @@ namespace L4P.Connections;
 /// <summary>UpstreamConnection -> ClientConnection: the tunnel is open; relay client -> upstream on <paramref name="Connection"/>.</summary>
 public sealed record UpstreamConnected(IActorRef Connection, EndPoint Remote);
 
-/// <summary>UpstreamConnection -> ClientConnection: no tunnel could be made; the code and reason are for the log line.</summary>
-public sealed record UpstreamFailed(string Code, string Reason);
+/// <summary>UpstreamConnection -> ClientConnection: no tunnel could be made; <paramref name="Close"/> is the log line's result and reason.</summary>
+public sealed record UpstreamFailed(CloseReason Close);
 
 /// <summary>Listener -> ProxyRoot.</summary>
 public sealed record ListenerBound(string Server, IPEndPoint Configured, EndPoint Actual);

@@ -34,7 +34,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private readonly long _started;
 
     private ByteString _initial;
-    private ByteString _reply = ByteString.Empty;
+    private BoundedBuffer? _reply;
     private int _next;
     private int _reported;
     private string _lastError = "";
@@ -72,6 +72,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     protected override void PostStop()
     {
+        _reply?.Release();
         if (_acquired is not null) _ctx.Router.Tell(new UpstreamReleased(_upstream.Name, _acquired));
     }
 
@@ -93,6 +94,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 }
                 // The timer keeps running: connect_timeout covers the CONNECT exchange too.
                 _outbound.Tell(Tcp.Write.Create(ByteString.FromBytes(connect.For(_plan.Target!))));
+                _reply = new BoundedBuffer(ConnectReply.MaxHeaderBytes);
                 _outbound.Tell(Tcp.ResumeReading.Instance);
                 Become(Handshaking);
                 return true;
@@ -103,7 +105,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 return true;
             case ConnectTimedOut:
                 ReportFailedAttempt();
-                Fail("connect_timeout", $"connect timeout after {Durations.Format(_plan.Timeout)} (upstream {_upstream.Name})");
+                Fail(CloseCode.ConnectTimeout, $"connect timeout after {Durations.Format(_plan.Timeout)} (upstream {_upstream.Name})");
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
                 Context.Stop(Self); // the client left while we were dialling: nobody to connect for
@@ -119,8 +121,9 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         switch (message)
         {
             case Tcp.Received r when Sender.Equals(_outbound):
-                _reply = _reply.IsEmpty ? r.Data : _reply.Concat(r.Data);
-                var reply = ConnectReply.Parse(_reply.ToArray());
+                _reply!.Append(r.Data);
+                // The parser answers too large at MaxHeaderBytes: it never needs more than the buffer holds.
+                var reply = ConnectReply.Parse(_reply.Span);
                 switch (reply.Status)
                 {
                     case ConnectReply.Status.NeedMore:
@@ -128,21 +131,22 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                         break;
                     case ConnectReply.Status.Complete when reply.IsSuccess:
                         // Bytes after the header block are the tunnel's first bytes: they reach the client first.
-                        Open(_reply.Slice(reply.HeaderLength));
+                        _reply.Consume(reply.HeaderLength);
+                        Open(_reply.Rest);
                         break;
                     case ConnectReply.Status.Complete:
-                        FailHandshake($"proxy_status_{reply.Code}", $"proxy refused CONNECT {_plan.Target}: {LogText.Escape(reply.StatusLine)}{Explain(reply.Code)}");
+                        FailHandshake(new CloseReason(CloseCode.ProxyStatus, reply.Code, $"proxy refused CONNECT {_plan.Target}: {LogText.Escape(reply.StatusLine)}{Explain(reply.Code)}"));
                         break;
                     default:
-                        FailHandshake("proxy_bad_reply", $"bad CONNECT reply from proxy: {reply.Problem}");
+                        FailHandshake(CloseCode.ProxyBadReply, $"bad CONNECT reply from proxy: {reply.Problem}");
                         break;
                 }
                 return true;
             case Tcp.PeerClosed or Tcp.ConnectionClosed when Sender.Equals(_outbound):
-                FailHandshake("proxy_closed", $"proxy closed the connection before answering CONNECT {_plan.Target}");
+                FailHandshake(CloseCode.ProxyClosed, $"proxy closed the connection before answering CONNECT {_plan.Target}");
                 return true;
             case ConnectTimedOut:
-                FailHandshake("connect_timeout", $"connect timeout after {Durations.Format(_plan.Timeout)}: no answer to CONNECT {_plan.Target} from the proxy");
+                FailHandshake(CloseCode.ConnectTimeout, $"connect timeout after {Durations.Format(_plan.Timeout)}: no answer to CONNECT {_plan.Target} from the proxy");
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
                 _outbound!.Tell(Tcp.Close.Instance);
@@ -168,7 +172,8 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     {
         Timers.Cancel(ConnectTimedOut.Instance);
         _ctx.Services.Metrics.UpstreamConnectSeconds.WithLabels(_upstream.Name).Observe(_ctx.Services.Time.GetElapsedTime(_started).TotalSeconds);
-        _reply = ByteString.Empty;
+        _reply?.Release();
+        _reply = null;
         if (_plan.ProxyHeader is { } header) _outbound!.Tell(Tcp.Write.Create(ByteString.FromBytes(header)));
         if (!_initial.IsEmpty)
         {
@@ -182,16 +187,18 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         Become(Relaying);
     }
 
-    private void FailHandshake(string code, string reason)
+    private void FailHandshake(CloseCode code, string reason) => FailHandshake(new CloseReason(code, null, reason));
+
+    private void FailHandshake(CloseReason reason)
     {
         _outbound!.Tell(Tcp.Close.Instance);
-        Fail(code, reason);
+        Fail(reason);
     }
 
     private bool Relaying(object message)
     {
         if (!_leg!.Handle(message, Sender, Self, out var reason)) return Late(message);
-        if (reason is not null) _stats.SetClose("upstream_reset", reason);
+        if (reason is not null) _stats.SetClose(CloseCode.UpstreamReset, reason);
         if (_leg.SourceStopped) Context.Stop(Self);
         return true;
     }
@@ -227,17 +234,19 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
         if (remaining <= TimeSpan.Zero) return;
         if (_next >= _addresses.Length)
         {
-            Fail("connect_failed", _addresses.Length == 1 ? _lastError : $"all {_addresses.Length} addresses failed, last {_lastError}");
+            Fail(CloseCode.ConnectFailed, _addresses.Length == 1 ? _lastError : $"all {_addresses.Length} addresses failed, last {_lastError}");
             return;
         }
         var endpoint = _addresses[_next++];
         _ctx.Services.TcpManager.Tell(new Tcp.Connect(endpoint, null, null, remaining + TransportGrace, pullMode: true) { TcpSettings = _ctx.Services.Tcp });
     }
 
-    private void Fail(string code, string reason)
+    private void Fail(CloseCode code, string reason) => Fail(new CloseReason(code, null, reason));
+
+    private void Fail(CloseReason reason)
     {
         Timers.Cancel(ConnectTimedOut.Instance);
-        Context.Parent.Tell(new UpstreamFailed(code, reason));
+        Context.Parent.Tell(new UpstreamFailed(reason));
         Context.Stop(Self);
     }
 }

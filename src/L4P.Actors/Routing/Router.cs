@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using Akka.Actor;
 using L4P.Config;
+using L4P.Connections;
 using L4P.Resolution;
 using Microsoft.Extensions.Logging;
 
@@ -137,13 +138,13 @@ public sealed class Router : ActorBase, IWithTimers
         var route = table.Match(request.ServerName);
         if (route.Upstream is not TcpUpstreamConfig tcp) return new RouteDecision(route, null, [], null);
         var plan = UpstreamPlan.For(route, tcp, request.ServerName, server.Timeouts, out var problem);
-        if (plan is null) return new RouteDecision(route, null, [], new RouteRefusal("no_sni", problem!));
+        if (plan is null) return new RouteDecision(route, null, [], new RouteRefusal(CloseCode.NoSni, problem!));
         // The current addresses in the order the upstream's balance gives; no DNS on this path.
         var addresses = _registry.NextOrder(tcp.Name, request.Client);
         if (addresses.Length > 0) return new RouteDecision(route, plan, addresses, null);
         var refusal = _registry.AllDown(tcp.Name)
-            ? new RouteRefusal("all_down", $"every address of upstream {tcp.Name} failed its health checks")
-            : new RouteRefusal("dns_failed", $"upstream {tcp.Name} ({tcp.Url}) has no address yet (lookups failing: see the resolver's log)");
+            ? new RouteRefusal(CloseCode.AllDown, $"every address of upstream {tcp.Name} failed its health checks")
+            : new RouteRefusal(CloseCode.DnsFailed, $"upstream {tcp.Name} ({tcp.Url}) has no address yet (lookups failing: see the resolver's log)");
         return new RouteDecision(route, plan, [], refusal);
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using L4P.Connections;
 
 namespace L4P.Routing;
 
@@ -16,8 +17,11 @@ public sealed record RouteRequest(string Server, string? ServerName, IPAddress? 
 /// </summary>
 public sealed record RouteDecision(Route Route, UpstreamPlan? Plan, IPEndPoint[] Addresses, RouteRefusal? Refusal);
 
-/// <summary>Why a route has nowhere to go: <see cref="Code"/> for <c>result=</c>, <see cref="Reason"/> for a person.</summary>
-public sealed record RouteRefusal(string Code, string Reason);
+/// <summary>Why a route has nowhere to go: <see cref="Close"/> for <c>result=</c> (<see cref="Code"/> its label), <see cref="Reason"/> for a person.</summary>
+public sealed record RouteRefusal(CloseCode Close, string Reason)
+{
+    public string Code => Close.Label();
+}
 
 /// <summary>UpstreamConnection -> Router: one connect attempt to <paramref name="Address"/> succeeded or failed (leastconn, outliers).</summary>
 public sealed record DialOutcome(string Upstream, IPEndPoint Address, bool Connected);
