@@ -1,7 +1,7 @@
 using Akka.Hosting;
 using L4P.Config;
-using L4P.Connections;
 using L4P.Hosting;
+using L4P.Proxy;
 using L4P.Sample.Worker;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
-using L4P.Connections;
+using L4P.Proxy;
 
 namespace L4P.Sample.Worker;
 

@@ -4,9 +4,9 @@ using Akka.Actor;
 using Akka.IO;
 using Akka.TestKit;
 using L4P.Config;
-using L4P.Connections;
+using L4P.LoadBalancing;
 using L4P.Metrics;
-using L4P.Resolution;
+using L4P.Proxy;
 using Microsoft.Extensions.Logging;
 using Xunit.Sdk;
 

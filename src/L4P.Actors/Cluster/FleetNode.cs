@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using L4P.Config;
-using L4P.Connections;
+using L4P.Proxy;
 using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace L4P.Cluster;

@@ -2,6 +2,7 @@ using System.Net;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using L4P.Config;
+using L4P.LoadBalancing;
 using L4P.Resolution;
 
 namespace L4P.Cluster;

@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using Akka.IO;
+using L4P.Builtins;
 using L4P.Config;
 using L4P.Protocol;
 using L4P.Routing;

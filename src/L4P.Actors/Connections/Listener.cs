@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.IO;
+using L4P.Proxy;
 
 namespace L4P.Connections;
 

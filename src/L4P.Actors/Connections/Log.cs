@@ -39,12 +39,6 @@ internal static partial class Log
         Message = "server {Server} client={Client}: connection {Connection} asked router {Router}, supervises upstream connection {Upstream} to {Target}")]
     public static partial void Paired(ILogger log, string server, EndPoint client, string connection, string router, string upstream, string target);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "connection ceiling {Ceiling}: {Explanation}")]
-    public static partial void Ceiling(ILogger log, string ceiling, string explanation);
-
-    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "connection ceiling: {Problem}")]
-    public static partial void CeilingProblem(ILogger log, string problem);
-
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning,
         Message = "connection ceiling {Ceiling} reached (first refused on server {Server} at {Address}): closing new connections on every server until some end ({Explanation})")]
     public static partial void CeilingReached(ILogger log, int ceiling, string server, EndPoint address, string explanation);

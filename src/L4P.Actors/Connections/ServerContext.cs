@@ -1,7 +1,6 @@
 using Akka.Actor;
 using L4P.Config;
-using L4P.Metrics;
-using L4P.Resolution;
+using L4P.Proxy;
 using Microsoft.Extensions.Logging;
 
 namespace L4P.Connections;
@@ -19,46 +18,4 @@ public sealed record ServerContext(ServerConfig Server, IActorRef Router, ProxyS
     public Prometheus.Counter.Child BytesUp { get; } = Services.Metrics.Bytes.WithLabels(Server.Name, "client_to_upstream");
 
     public Prometheus.Counter.Child BytesDown { get; } = Services.Metrics.Bytes.WithLabels(Server.Name, "upstream_to_client");
-}
-
-/// <summary>The seams to the outside world: Akka.IO's TCP manager, DNS, logging, metrics. Tests put probes and scripts here.</summary>
-public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILoggerFactory Logs, ProxyMetrics Metrics)
-{
-    /// <summary>Version, uptime and the current config generation, for the status page.</summary>
-    public ProxyStatus Status { get; init; } = new("unknown");
-
-    /// <summary>The fleet, in cluster mode (for <c>GET /cluster</c>); null when standalone.</summary>
-    public Cluster.FleetView? Fleet { get; init; }
-
-    /// <summary>Ejected upstream addresses, node-wide (shared with the fleet in cluster mode).</summary>
-    public OutlierTable Outliers { get; init; } = new(Logs, Metrics);
-
-    /// <summary>Which DNS names this node looks up periodically (cluster mode: the ones it owns).</summary>
-    public INameOwnership Ownership { get; init; } = INameOwnership.All;
-
-    /// <summary>Where DNS changes go besides this node (cluster mode: every other node).</summary>
-    public IBackendsPublisher? FleetBackends { get; init; }
-
-    /// <summary>Fleet-wide <c>maxclients</c> for servers with <c>maxclients_scope: cluster</c>; null when standalone.</summary>
-    public Cluster.FleetLimits? FleetLimits { get; init; }
-
-    /// <summary>Cluster mode: starts the fleet's actors as children of the ProxyRoot; null when standalone.</summary>
-    public Action<IActorContext>? StartFleet { get; init; }
-
-    /// <summary>
-    /// Akka.IO settings for every Bind and Connect L4P makes (frame size above all); null: the actor
-    /// system's <c>akka.io.tcp</c>. Set per proxy, so an application hosting L4P keeps its own.
-    /// </summary>
-    public Akka.IO.TcpSettings? Tcp { get; init; }
-
-    /// <summary>
-    /// The clock elapsed times are read from: the idle timeout (time since the last byte), what is left of
-    /// the connect timeout for the next address, and the durations logged and measured. A simulation on
-    /// virtual time (an Akka scheduler the test advances) puts a clock here that moves with it, so those
-    /// readings agree with the timers that trigger them.
-    /// </summary>
-    public TimeProvider Time { get; init; } = TimeProvider.System;
-
-    /// <summary>The process-wide ceiling on client connections (from RLIMIT_NOFILE and <c>max_connections</c>), shared by every listener.</summary>
-    public ConnectionBudget Budget { get; init; } = new();
 }

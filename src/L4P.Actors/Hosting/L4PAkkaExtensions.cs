@@ -3,8 +3,8 @@ using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using L4P.Config;
-using L4P.Connections;
 using L4P.Metrics;
+using L4P.Proxy;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -2,8 +2,8 @@ using Akka.Actor;
 using Akka.IO;
 using L4P.Cluster;
 using L4P.Config;
-using L4P.Connections;
 using L4P.Metrics;
+using L4P.Proxy;
 using L4P.Resolution;
 using Microsoft.Extensions.Logging;
 

@@ -1,8 +1,8 @@
 using Akka.Actor;
 using Akka.Hosting;
 using L4P.Config;
-using L4P.Connections;
 using L4P.Metrics;
+using L4P.Proxy;
 using Microsoft.Extensions.Logging;
 
 namespace L4P.Hosting;

@@ -1,10 +1,6 @@
-using L4P.Config;
-using L4P.Resolution;
+using L4P.Proxy;
 
 namespace L4P.Metrics;
-
-/// <summary>The loaded config generation as the status page shows it; replaced whole on reload.</summary>
-public sealed record StatusGeneration(int Number, ProxyConfig Config, BackendRegistry Backends, DateTimeOffset LoadedAt);
 
 /// <summary>
 /// What the status page needs beyond the metrics: version, uptime and the current generation.

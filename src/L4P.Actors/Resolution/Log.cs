@@ -10,21 +10,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "dns: upstream {Upstreams}: lookup of {Name} failed: {Reason}; {Keeping}; retrying every {Retry}")]
     public static partial void LookupFailed(ILogger log, string upstreams, string name, string reason, string keeping, string retry);
 
-    [LoggerMessage(EventId = 23, Level = LogLevel.Warning, Message = "upstream {Upstream}: {Address} is down after {Fall} failed checks (last: {Detail})")]
-    public static partial void AddressDown(ILogger log, string upstream, System.Net.EndPoint address, int fall, string detail);
-
-    [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "upstream {Upstream}: {Address} is up again after {Rise} good checks ({Detail})")]
-    public static partial void AddressUp(ILogger log, string upstream, System.Net.EndPoint address, int rise, string detail);
-
     [LoggerMessage(EventId = 27, Level = LogLevel.Debug, Message = "dns: {Name}: the {Type} query failed ({Reason}); using the other family's answer")]
     public static partial void FamilyFailed(ILogger log, string name, string type, string reason);
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "dns: {Name} resolves again")]
     public static partial void Recovered(ILogger log, string name);
-
-    [LoggerMessage(EventId = 25, Level = LogLevel.Warning, Message = "upstream {Upstream}: {Address} ejected for {For} {Why}")]
-    public static partial void Ejected(ILogger log, string upstream, string address, string @for, string why);
-
-    [LoggerMessage(EventId = 26, Level = LogLevel.Information, Message = "upstream {Upstream}: {Address} back in rotation: {Why}")]
-    public static partial void Restored(ILogger log, string upstream, string address, string why);
 }

@@ -2,6 +2,9 @@ using System.Collections.Frozen;
 using Akka.Actor;
 using L4P.Config;
 using L4P.Connections;
+using L4P.Health;
+using L4P.LoadBalancing;
+using L4P.Proxy;
 using L4P.Resolution;
 using Microsoft.Extensions.Logging;
 
@@ -36,7 +39,7 @@ public sealed class Router : ActorBase, IWithTimers
 
     private readonly ProxyConfig _config;
     private readonly BackendRegistry _registry;
-    private readonly Connections.ProxyServices _services;
+    private readonly ProxyServices _services;
     private readonly FrozenDictionary<string, (ServerConfig Server, RouteTable Table)> _servers;
     private readonly Dictionary<BackendKey, List<(string Upstream, int Target)>> _byKey = [];
     private readonly Dictionary<string, IActorRef> _checkers = [];
@@ -44,7 +47,7 @@ public sealed class Router : ActorBase, IWithTimers
     private readonly ILogger _log;
 
     /// <summary><paramref name="startResolver"/> starts the resolver as a child; null: the usual local <see cref="Resolver"/> on the EventStream.</summary>
-    public Router(ProxyConfig config, BackendRegistry registry, Connections.ProxyServices services, Func<IActorContext, IActorRef>? startResolver = null)
+    public Router(ProxyConfig config, BackendRegistry registry, ProxyServices services, Func<IActorContext, IActorRef>? startResolver = null)
     {
         _config = config;
         _registry = registry;
@@ -65,7 +68,7 @@ public sealed class Router : ActorBase, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ProxyConfig config, BackendRegistry registry, Connections.ProxyServices services,
+    public static Props Props(ProxyConfig config, BackendRegistry registry, ProxyServices services,
         Func<IActorContext, IActorRef>? startResolver = null) =>
         Akka.Actor.Props.Create(() => new Router(config, registry, services, startResolver));
 

@@ -1,4 +1,4 @@
-using L4P.Connections;
+using L4P.Proxy;
 using L4P.Tests.Support;
 using Xunit;
 

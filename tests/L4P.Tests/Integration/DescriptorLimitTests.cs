@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
-using L4P.Connections;
+using L4P.Proxy;
 using L4P.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,6 +1,7 @@
 using System.Net;
 using L4P.Cluster;
 using L4P.Config;
+using L4P.LoadBalancing;
 using L4P.Resolution;
 using Xunit;
 

@@ -1,11 +1,12 @@
 using System.Net;
 using Akka.Actor;
 using L4P.Config;
-using L4P.Resolution;
+using L4P.Connections;
+using L4P.LoadBalancing;
 using L4P.Routing;
 using Microsoft.Extensions.Logging;
 
-namespace L4P.Connections;
+namespace L4P.Proxy;
 
 /// <summary>
 /// The proxy: one Listener per listen address, kept across config generations, and the current
@@ -265,7 +266,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     }
 
     private void Publish(Generation g) =>
-        _services.Status.Current = new Metrics.StatusGeneration(g.Number, g.Config, g.Backends, DateTimeOffset.UtcNow);
+        _services.Status.Current = new StatusGeneration(g.Number, g.Config, g.Backends, DateTimeOffset.UtcNow);
 
     private void FinishReloadIfBound()
     {

@@ -5,7 +5,7 @@ using L4P.Config;
 using L4P.Metrics;
 using Microsoft.Extensions.Logging;
 
-namespace L4P.Resolution;
+namespace L4P.LoadBalancing;
 
 /// <summary>
 /// A verdict on one upstream address: ejected for <see cref="For"/>, or back in rotation. Plain strings

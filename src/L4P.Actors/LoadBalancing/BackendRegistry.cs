@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 using System.Net;
 using L4P.Config;
 
-namespace L4P.Resolution;
+namespace L4P.LoadBalancing;
 
 /// <summary>
 /// The current addresses of every TCP upstream, for new connections: each target's resolved addresses

@@ -1,9 +1,9 @@
 using Akka.Actor;
 using Akka.IO;
-using L4P.Builtins;
+using L4P.Connections;
 using L4P.Metrics;
 
-namespace L4P.Connections;
+namespace L4P.Builtins;
 
 /// <summary>
 /// The I/O side of the built-in health endpoint for one client: buffer request bytes (bounded by

@@ -1,4 +1,4 @@
-namespace L4P.Connections;
+namespace L4P.Proxy;
 
 /// <summary>How a reload ended; <see cref="ReloadOutcomes.Label"/> is its stable word in logs and <c>l4p_config_reloads_total</c>.</summary>
 public enum ReloadOutcome

@@ -1,6 +1,7 @@
 using System.Globalization;
+using L4P.Connections;
 
-namespace L4P.Connections;
+namespace L4P.Proxy;
 
 /// <summary>
 /// The process-wide ceiling on live client connections, shared by every <see cref="Listener"/>, so L4P

@@ -5,7 +5,7 @@ using L4P.Config;
 using L4P.Metrics;
 using Microsoft.Extensions.Logging;
 
-namespace L4P.Resolution;
+namespace L4P.Health;
 
 /// <summary>
 /// Active health checks of one upstream: every <c>check.interval</c> a <see cref="CheckProbe"/> per

@@ -4,7 +4,7 @@ using Akka.Actor;
 using Akka.IO;
 using L4P.Config;
 
-namespace L4P.Resolution;
+namespace L4P.Health;
 
 /// <summary>
 /// One health check of one address, over Akka.IO: connect within the timeout; with <c>send</c>, write

@@ -2,7 +2,7 @@ using System.Net;
 using Akka.Actor;
 using Akka.IO;
 
-namespace L4P.Connections;
+namespace L4P.Proxy;
 
 /// <summary>
 /// Runs Akka.IO's bind, accept, connect and close once on a throwaway loopback listener before the
