@@ -5,7 +5,7 @@ using L4P.LoadBalancing;
 using L4P.Resolution;
 using Xunit;
 
-namespace L4P.Tests.Routing;
+namespace L4P.Tests.LoadBalancing;
 
 /// <summary>Outlier detection, name ownership and fleet-limit arithmetic as pure code (no actors, no sockets).</summary>
 public sealed class OutlierTests

@@ -2,7 +2,7 @@ using L4P.Proxy;
 using L4P.Tests.Support;
 using Xunit;
 
-namespace L4P.Tests.Connections;
+namespace L4P.Tests.Proxy;
 
 /// <summary>The process-wide connection ceiling: /proc parsing, the arithmetic, and the shared counter.</summary>
 public sealed class ConnectionBudgetTests
