@@ -32,15 +32,7 @@ internal static class Logging
         logging.SetMinimumLevel(Level(config.Log));
     }
 
-    public static LogLevel Level(LogSetting s) => s switch
-    {
-        LogSetting.Off => LogLevel.None,
-        LogSetting.Error => LogLevel.Error,
-        LogSetting.Warn => LogLevel.Warning,
-        LogSetting.Info => LogLevel.Information,
-        LogSetting.Debug => LogLevel.Debug,
-        _ => LogLevel.Trace,
-    };
+    public static LogLevel Level(LogSetting s) => s.ToLogLevel();
 
     public static Akka.Event.LogLevel AkkaLevel(LogSetting s) => s switch
     {

@@ -217,15 +217,7 @@ public sealed class L4PSimulation
     /// <summary>Waits until the drain is over: every listener unbound, every connection ended.</summary>
     public void ExpectDrained() => _control.ExpectMsg<ProxyRoot.Drained>();
 
-    private static LogLevel Level(LogSetting s) => s switch
-    {
-        LogSetting.Off => LogLevel.None,
-        LogSetting.Error => LogLevel.Error,
-        LogSetting.Warn => LogLevel.Warning,
-        LogSetting.Info => LogLevel.Information,
-        LogSetting.Debug => LogLevel.Debug,
-        _ => LogLevel.Trace,
-    };
+    private static LogLevel Level(LogSetting s) => s.ToLogLevel();
 
     private sealed class EndpointOrder : IComparer<IPEndPoint>
     {

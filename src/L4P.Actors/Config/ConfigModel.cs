@@ -51,6 +51,20 @@ public sealed record ResolverConfig(
 
 public enum LogSetting { Off, Error, Warn, Info, Debug, Trace }
 
+public static class LogSettings
+{
+    /// <summary>The Microsoft.Extensions.Logging level the config's <c>log</c> means.</summary>
+    public static Microsoft.Extensions.Logging.LogLevel ToLogLevel(this LogSetting s) => s switch
+    {
+        LogSetting.Off => Microsoft.Extensions.Logging.LogLevel.None,
+        LogSetting.Error => Microsoft.Extensions.Logging.LogLevel.Error,
+        LogSetting.Warn => Microsoft.Extensions.Logging.LogLevel.Warning,
+        LogSetting.Info => Microsoft.Extensions.Logging.LogLevel.Information,
+        LogSetting.Debug => Microsoft.Extensions.Logging.LogLevel.Debug,
+        _ => Microsoft.Extensions.Logging.LogLevel.Trace,
+    };
+}
+
 public enum LogFormat { Text, Json }
 
 public sealed record ServerConfig(
