@@ -123,7 +123,6 @@ public sealed class Listener : ActorBase
                 ReleaseBudget();
                 _active--;
                 _activeGauge.Dec();
-                _ctx.Services.Metrics.ConnectionClosed();
                 if (_atLimit && _active < _ctx.Server.MaxClients)
                 {
                     _atLimit = false;
@@ -165,7 +164,6 @@ public sealed class Listener : ActorBase
         }
         _active++;
         _activeGauge.Inc();
-        _ctx.Services.Metrics.ConnectionOpened();
         var child = Context.ActorOf(ClientConnection.Props(_ctx, Sender, c.RemoteAddress, c.LocalAddress));
         Context.Watch(child);
         if (fleet is not null) _fleetAdmitted[child] = server.Name;

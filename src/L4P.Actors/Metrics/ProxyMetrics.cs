@@ -27,14 +27,8 @@ public sealed class ProxyMetrics
     public Gauge ClusterMembers { get; }
     public Counter Ejections { get; }
 
-    private long _totalActive;
-
-    /// <summary>Client connections open on this node, all servers (what cluster mode publishes as load).</summary>
-    public long TotalActive => Interlocked.Read(ref _totalActive);
-
-    public void ConnectionOpened() => Interlocked.Increment(ref _totalActive);
-
-    public void ConnectionClosed() => Interlocked.Decrement(ref _totalActive);
+    /// <summary>Client connections open on this node, all servers: the sum of <see cref="ActiveConnections"/> (what cluster mode publishes as load).</summary>
+    public long TotalActive => (long)ActiveConnections.GetAllLabelValues().Sum(labels => ActiveConnections.WithLabels(labels).Value);
 
     public ProxyMetrics(bool processMetrics = true)
     {
