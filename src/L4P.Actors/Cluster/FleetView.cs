@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace L4P.Cluster;
 
@@ -62,44 +63,20 @@ public sealed class FleetView : Resolution.INameOwnership
     }
 
     /// <summary>The <c>/cluster</c> document: this node's address and every member with its status, roles and load.</summary>
-    public byte[] ToJson()
-    {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
-        {
-            w.WriteStartObject();
-            w.WriteBoolean("enabled", true);
-            w.WriteString("self", SelfAddress);
-            w.WriteStartArray("members");
-            foreach (var m in Members.Values)
-            {
-                w.WriteStartObject();
-                w.WriteString("address", m.Address);
-                w.WriteString("status", m.Status);
-                w.WriteStartArray("roles");
-                foreach (var r in m.Roles) w.WriteStringValue(r);
-                w.WriteEndArray();
-                if (m.ActiveConnections is { } active) w.WriteNumber("active_connections", active);
-                else w.WriteNull("active_connections");
-                if (m.LoadSeenAt is { } seen) w.WriteString("load_seen_at", seen);
-                else w.WriteNull("load_seen_at");
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("limits");
-            foreach (var l in Limits?.Snapshot() ?? [])
-            {
-                w.WriteStartObject();
-                w.WriteString("server", l.Server);
-                w.WriteNumber("maxclients", l.Max);
-                w.WriteNumber("this_node", l.Local);
-                w.WriteNumber("other_nodes", l.Others);
-                w.WriteNumber("this_node_ceiling", l.Ceiling);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        return ms.ToArray();
-    }
+    /// <summary>The <c>GET /cluster</c> document: members with their load, and the fleet-wide limits.</summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(new FleetDocument(true, SelfAddress,
+        [.. Members.Values.Select(m => new MemberDocument(m.Address, m.Status, m.Roles, m.ActiveConnections, m.LoadSeenAt))],
+        [.. (Limits?.Snapshot() ?? []).Select(l => new LimitDocument(l.Server, l.Max, l.Local, l.Others, l.Ceiling))]),
+        FleetJson.Default.FleetDocument);
 }
+
+internal sealed record FleetDocument(bool Enabled, string Self, IReadOnlyList<MemberDocument> Members, IReadOnlyList<LimitDocument> Limits);
+
+internal sealed record MemberDocument(string Address, string Status, IReadOnlyList<string> Roles, long? ActiveConnections, DateTimeOffset? LoadSeenAt);
+
+internal sealed record LimitDocument(string Server, int Maxclients, int ThisNode, int OtherNodes, int ThisNodeCeiling);
+
+/// <summary>Source-generated serialization of the <c>/cluster</c> document (snake_case, as the README documents it).</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(FleetDocument))]
+internal sealed partial class FleetJson : JsonSerializerContext;
