@@ -43,16 +43,13 @@ public sealed class Router : ActorBase, IWithTimers
     private readonly FrozenDictionary<string, (ServerConfig Server, RouteTable Table)> _servers;
     private readonly Dictionary<BackendKey, List<(string Upstream, int Target)>> _byKey = [];
     private readonly Dictionary<string, IActorRef> _checkers = [];
-    private readonly Func<IActorContext, IActorRef>? _startResolver;
     private readonly ILogger _log;
 
-    /// <summary><paramref name="startResolver"/> starts the resolver as a child; null: the usual local <see cref="Resolver"/> on the EventStream.</summary>
-    public Router(ProxyConfig config, BackendRegistry registry, ProxyServices services, Func<IActorContext, IActorRef>? startResolver = null)
+    public Router(ProxyConfig config, BackendRegistry registry, ProxyServices services)
     {
         _config = config;
         _registry = registry;
         _services = services;
-        _startResolver = startResolver;
         _log = services.Logs.CreateLogger("L4P.Resolution");
         _servers = config.Servers.ToFrozenDictionary(s => s.Name, s => (s, new RouteTable(s, config.Upstreams)));
         foreach (var u in config.Upstreams.Values.OfType<TcpUpstreamConfig>())
@@ -68,9 +65,8 @@ public sealed class Router : ActorBase, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ProxyConfig config, BackendRegistry registry, ProxyServices services,
-        Func<IActorContext, IActorRef>? startResolver = null) =>
-        Akka.Actor.Props.Create(() => new Router(config, registry, services, startResolver));
+    public static Props Props(ProxyConfig config, BackendRegistry registry, ProxyServices services) =>
+        Akka.Actor.Props.Create(() => new Router(config, registry, services));
 
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
 
@@ -82,12 +78,8 @@ public sealed class Router : ActorBase, IWithTimers
             _checkers[u.Name] = Context.ActorOf(HealthChecker.Props(u, _registry.Endpoints(u.Name), _services.TcpManager, _log, _services.Metrics),
                 $"check-{Uri.EscapeDataString(u.Name)}");
         }
-        if (_startResolver is not null) _startResolver(Context);
-        else
-        {
-            var publisher = new EventStreamPublisher(Context.System.EventStream, _services.FleetBackends);
-            Context.ActorOf(Resolver.Props(_config, _services.Dns, publisher, _log, _services.Metrics, _services.Ownership), "resolver");
-        }
+        var publisher = new EventStreamPublisher(Context.System.EventStream, _services.FleetBackends);
+        Context.ActorOf(Resolver.Props(_config, _services.Dns, publisher, _log, _services.Metrics, _services.Ownership), "resolver");
     }
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
@@ -153,14 +145,9 @@ public sealed class Router : ActorBase, IWithTimers
 
     private void OnDial(DialOutcome d)
     {
-        if (d.Connected)
-        {
-            _registry.Acquire(d.Upstream, d.Address); // for leastconn; released by UpstreamReleased
-            if (HasOutlier(d.Upstream)) _services.Outliers.ConnectSucceeded(d.Upstream, d.Address);
-        }
-        else if (_config.Upstreams.GetValueOrDefault(d.Upstream) is TcpUpstreamConfig { Outlier: { } outlier })
-            _services.Outliers.ConnectFailed(d.Upstream, d.Address, outlier);
+        if (d.Connected) _registry.Acquire(d.Upstream, d.Address); // for leastconn; released by UpstreamReleased
+        if (_config.Upstreams.GetValueOrDefault(d.Upstream) is not TcpUpstreamConfig { Outlier: { } outlier }) return;
+        if (d.Connected) _services.Outliers.ConnectSucceeded(d.Upstream, d.Address);
+        else _services.Outliers.ConnectFailed(d.Upstream, d.Address, outlier);
     }
-
-    private bool HasOutlier(string upstream) => _config.Upstreams.GetValueOrDefault(upstream) is TcpUpstreamConfig { Outlier: not null };
 }
