@@ -33,6 +33,11 @@ if [ "$found" -lt "$assemblies" ]; then
   failed=$((failed + assemblies - found))
 fi
 [ "$failed" -ne 0 ] && [ "$rc" -eq 0 ] && rc=1
+# CI shows only the tail of a run: name every failed test (with its first message line) again here.
+if [ "$failed" -ne 0 ]; then
+  echo "failed tests:"
+  grep -E -A3 '^ +Failed [A-Za-z_][A-Za-z0-9_.]+ \[' "$log" | grep -Ev '^( +Error Message:|--)$' | cut -c1-300 | head -40 || true
+fi
 # One plain summary line for CI: "tests: N passed, N failed, N skipped".
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit "$rc"
