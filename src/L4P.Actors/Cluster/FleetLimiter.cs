@@ -46,6 +46,7 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
     private readonly Dictionary<string, LWWDictionaryKey<string, int>> _keys = [];
     private readonly Dictionary<string, LWWDictionary<string, int>> _data = [];
     private readonly Dictionary<string, int> _othersSeen = [];
+    private readonly MemberSet _members = new();
     private string _self = "";
 
     public FleetLimiter(FleetLimits limits) => _limits = limits;
@@ -97,6 +98,7 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
                 foreach (var s in _keys.Keys.Where(s => _limits.QuietFor(s, Settle))) ViewOf(s);
                 return true;
             case ClusterEvent.CurrentClusterState or ClusterEvent.IMemberEvent:
+                _members.Apply(message);
                 foreach (var s in _keys.Keys) ViewOf(s);
                 return true;
             case UpdateSuccess or UpdateTimeout or ModifyFailure or StoreFailure:
@@ -110,11 +112,9 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
     private int Others(string server)
     {
         if (!_data.TryGetValue(server, out var d)) return 0;
-        var live = _cluster.State.Members.Where(m => m.Status is not (MemberStatus.Removed or MemberStatus.Down))
-            .Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
         var others = 0;
         foreach (var (node, count) in d.Entries)
-            if (node != _self && live.Contains(node)) others += count;
+            if (node != _self && _members.IsLive(node)) others += count;
         return others;
     }
 
@@ -122,6 +122,6 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
     {
         var others = Others(server);
         _othersSeen[server] = others;
-        _limits.SetView(server, others, Math.Max(1, _cluster.State.Members.Count(m => m.Status == MemberStatus.Up)));
+        _limits.SetView(server, others, Math.Max(1, _members.UpCount));
     }
 }

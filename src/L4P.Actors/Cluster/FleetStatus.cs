@@ -30,6 +30,7 @@ public sealed class FleetStatus : ActorBase, IWithTimers
     private readonly AkkaCluster _cluster = AkkaCluster.Get(Context.System);
     private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
     private readonly Dictionary<string, (long Active, DateTimeOffset At)> _loads = [];
+    private readonly MemberSet _members = new();
 
     public FleetStatus(FleetView view, ProxyMetrics metrics)
     {
@@ -65,6 +66,7 @@ public sealed class FleetStatus : ActorBase, IWithTimers
                 _loads[load.Address] = (load.ActiveConnections, DateTimeOffset.UtcNow);
                 return true;
             case ClusterEvent.CurrentClusterState or ClusterEvent.IMemberEvent or ClusterEvent.IReachabilityEvent:
+                _members.Apply(message);
                 Refresh();
                 return true;
             case SubscribeAck:
@@ -76,12 +78,11 @@ public sealed class FleetStatus : ActorBase, IWithTimers
 
     private void Refresh()
     {
-        var state = _cluster.State;
         var members = ImmutableSortedDictionary.CreateBuilder<string, FleetMember>(StringComparer.Ordinal);
-        foreach (var m in state.Members)
+        foreach (var m in _members.Members)
         {
             var address = m.Address.ToString();
-            var status = state.Unreachable.Contains(m) ? "unreachable" : m.Status.ToString().ToLowerInvariant();
+            var status = _members.IsUnreachable(m) ? "unreachable" : m.Status.ToString().ToLowerInvariant();
             var load = _loads.TryGetValue(address, out var l) ? l : default((long, DateTimeOffset)?);
             members[address] = new FleetMember(address, status, [.. m.Roles.Order(StringComparer.Ordinal)], load?.Item1, load?.Item2);
         }

@@ -240,6 +240,8 @@ public sealed class FleetTests : TestKit, IAsyncLifetime
             servers:
               limited: { listen: ["127.0.0.1:{{ports[i]}}"], default: echo, maxclients: {{max}}, maxclients_scope: cluster }
             """);
+        // The bound holds once every limiter's view has the three members (each ceiling one slice of 6).
+        AwaitCondition(() => nodes.All(n => Limited(n).Ceiling == L4P.Cluster.FleetLimits.Slice(max, nodes.Length)), Converge, Poll);
         var held = new List<Socket>();
         try
         {
