@@ -62,7 +62,21 @@ public sealed class FleetTests : TestKit, IAsyncLifetime
     {
         for (var i = 0; i < count; i++) await StartNodeAsync(i, yaml(i), d => dns?.Invoke(i, d));
         AwaitFleet(count);
+        await AwaitPubSubSpreadAsync(count);
         return [.. _nodes];
+    }
+
+    /// <summary>
+    /// Distributed pub-sub delivers to a node only once that node's subscription has gossiped round:
+    /// a verdict published before then never reaches it. Every node having
+    /// heard every other's load (FleetStatus's topic) shows its subscriptions have spread; the fleet's
+    /// other topics were subscribed in the same instant, so two more gossip rounds carry them.
+    /// </summary>
+    private async Task AwaitPubSubSpreadAsync(int count)
+    {
+        AwaitCondition(() => _nodes.All(n => n.Fleet.Members.Count == count && n.Fleet.Members.Values.All(m => m.LoadSeenAt is not null)),
+            TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
+        await Task.Delay(TimeSpan.FromSeconds(2));
     }
 
     /// <summary>Every running node sees <paramref name="up"/> members up (and no other member).</summary>
