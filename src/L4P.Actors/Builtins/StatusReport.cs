@@ -100,8 +100,8 @@ public static class StatusReport
                 var buckets = samples.Where(s => s.Name == "l4p_upstream_connect_seconds_bucket" && Mine(s))
                     .Select(s => (Le: s.Label("le") == "+Inf" ? double.PositiveInfinity : double.Parse(s.Label("le"), CultureInfo.InvariantCulture), Count: s.Value))
                     .ToList();
-                WriteMs(w, "connect_ms_p50", Exposition.Quantile(0.5, buckets));
-                WriteMs(w, "connect_ms_p99", Exposition.Quantile(0.99, buckets));
+                WriteMs(w, "connect_ms_p50", BucketCounts.Quantile(0.5, buckets));
+                WriteMs(w, "connect_ms_p99", BucketCounts.Quantile(0.99, buckets));
                 w.WriteNumber("connections", Sum("l4p_connections_total", Mine));
                 WriteCounts(w, "results", samples.Where(s => s.Name == "l4p_connections_total" && Mine(s)), "result");
                 WriteCounts(w, "connect_status", samples.Where(s => s.Name == "l4p_connections_total" && Mine(s) && s.Label("result").StartsWith(CloseCodes.ProxyStatusPrefix, StringComparison.Ordinal)),

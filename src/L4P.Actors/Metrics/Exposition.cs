@@ -64,23 +64,4 @@ public static class Exposition
         }
         return i;
     }
-
-    /// <summary>histogram_quantile over cumulative <c>_bucket</c> samples (le -> count), as Prometheus does it.</summary>
-    public static double? Quantile(double q, IEnumerable<(double Le, double Count)> buckets)
-    {
-        var b = buckets.OrderBy(x => x.Le).ToList();
-        if (b.Count == 0 || b[^1].Count == 0) return null;
-        var rank = q * b[^1].Count;
-        double prevLe = 0, prevCount = 0;
-        foreach (var (le, count) in b)
-        {
-            if (count >= rank)
-            {
-                if (double.IsPositiveInfinity(le)) return prevLe;
-                return prevLe + (le - prevLe) * ((rank - prevCount) / Math.Max(count - prevCount, 1e-9));
-            }
-            (prevLe, prevCount) = (le, count);
-        }
-        return prevLe;
-    }
 }

@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using L4P.Metrics;
 using L4P.Testing;
 using L4P.Tests.Support;
 using Xunit;
@@ -182,15 +181,6 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True((await browser.EvalAsync("document.getElementById('stale').offsetParent === null"))!.GetValue<bool>());
         Directory.CreateDirectory(Path.Combine(PrometheusSamples.RepoRoot(), "artifacts", "status-page"));
         await browser.ScreenshotAsync(Path.Combine(PrometheusSamples.RepoRoot(), "artifacts", "status-page", "status-noscript.png"));
-    }
-
-    [Fact]
-    public void Quantiles_interpolate_like_prometheus()
-    {
-        (double, double)[] buckets = [(0.001, 0), (0.002, 50), (0.004, 100), (double.PositiveInfinity, 100)];
-        Assert.Equal(0.002, Exposition.Quantile(0.5, buckets)!.Value, 6);
-        Assert.Equal(0.00396, Exposition.Quantile(0.99, buckets)!.Value, 6);
-        Assert.Null(Exposition.Quantile(0.5, [(1.0, 0), (double.PositiveInfinity, 0)]));
     }
 
     [Fact]
