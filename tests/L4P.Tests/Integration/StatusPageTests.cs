@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using L4P.Metrics;
 using L4P.Testing;
 using L4P.Tests.Support;
 using Xunit;
@@ -98,6 +100,30 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.NotNull(up["connect_ms_p99"]);
         Assert.Equal(1, (int)s["generation"]!);
         Assert.True((double)s["uptime_seconds"]! >= 0);
+    }
+
+    [Fact]
+    public async Task Status_json_agrees_with_metrics()
+    {
+        await SendThroughAsync(3, "a.test");
+        await SendThroughAsync(2, null);
+        var s = await StatusAsync();
+        var m = await PrometheusSamples.ParseAsync((await Net.HttpGetAsync(_proxy.Listen("health"), "/metrics")).Body);
+
+        var web = s["servers"]!.AsArray().Single(x => (string?)x!["name"] == "web")!;
+        Assert.Equal(5, (double)web["results"]!["ok"]!);
+        Assert.Equal(m.Value("l4p_connections_total", ("server", "web"), ("result", "ok")), (double)web["results"]!["ok"]!);
+        Assert.Equal(m.Value("l4p_routes_total", ("server", "web"), ("rule", "a.test")), (double)web["routes"]!["a.test"]!);
+        Assert.Equal(m.Value("l4p_bytes_total", ("server", "web"), ("direction", "client_to_upstream")), (double)web["bytes_in"]!);
+        Assert.Equal(m.Value("l4p_bytes_total", ("server", "web"), ("direction", "upstream_to_client")), (double)web["bytes_out"]!);
+
+        // The report's connect quantiles come from its own buckets: the histogram's give the same.
+        var up = s["upstreams"]!.AsArray().Single(x => (string?)x!["name"] == "backend")!;
+        var buckets = m.All.Where(x => x.Name == "l4p_upstream_connect_seconds_bucket" && x.Labels["upstream"] == "backend")
+            .Select(x => (x.Labels["le"] == "+Inf" ? double.PositiveInfinity : double.Parse(x.Labels["le"], CultureInfo.InvariantCulture), x.Value)).ToList();
+        Assert.Equal(5, buckets[^1].Value);
+        Assert.Equal(Math.Round(BucketCounts.Quantile(0.5, buckets)!.Value * 1000, 3), (double)up["connect_ms_p50"]!);
+        Assert.Equal(Math.Round(BucketCounts.Quantile(0.99, buckets)!.Value * 1000, 3), (double)up["connect_ms_p99"]!);
     }
 
     [Fact]
