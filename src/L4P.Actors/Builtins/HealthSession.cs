@@ -109,12 +109,11 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
     {
         if (render == HealthResponder.Render.Cluster)
             return fleet?.ToJson() ?? """{ "enabled": false, "members": [] }"""u8.ToArray();
-        var text = await metrics.RenderAsync().ConfigureAwait(false);
         return render switch
         {
-            HealthResponder.Render.Metrics => text,
-            HealthResponder.Render.StatusPage => StatusPage.Build(status, System.Text.Encoding.UTF8.GetString(text), DateTimeOffset.UtcNow),
-            _ => StatusReport.Build(status, System.Text.Encoding.UTF8.GetString(text), DateTimeOffset.UtcNow),
+            HealthResponder.Render.Metrics => await metrics.RenderAsync().ConfigureAwait(false),
+            HealthResponder.Render.StatusPage => StatusPage.Build(status, metrics, DateTimeOffset.UtcNow),
+            _ => StatusReport.Build(status, metrics, DateTimeOffset.UtcNow),
         };
     }
 

@@ -22,9 +22,9 @@ public static class StatusPage
         return reader.ReadToEnd();
     });
 
-    public static byte[] Build(ProxyStatus status, string metricsText, DateTimeOffset now)
+    public static byte[] Build(ProxyStatus status, ProxyMetrics metrics, DateTimeOffset now)
     {
-        using var doc = JsonDocument.Parse(StatusReport.Build(status, metricsText, now));
+        using var doc = JsonDocument.Parse(StatusReport.Build(status, metrics, now));
         var s = doc.RootElement;
         var html = Template.Value
             .Replace("<!--=version-->", Esc(s.GetProperty("version").GetString()), StringComparison.Ordinal)

@@ -1,130 +1,95 @@
-using System.Globalization;
 using System.Text.Json;
 using L4P.Config;
 using L4P.Connections;
 using L4P.Metrics;
+using Prometheus;
 
 namespace L4P.Builtins;
 
 /// <summary>
-/// <c>GET /status.json</c>: servers and upstreams with their counters, built from the same metrics text
-/// as <c>/metrics</c> plus the current config generation. Field names are stable (additive changes only);
-/// the README documents them.
+/// <c>GET /status.json</c>: servers and upstreams with their counters, read from the same prometheus-net
+/// collectors as <c>/metrics</c> plus the current config generation. Field names are stable (additive
+/// changes only); the README documents them.
 /// </summary>
 public static class StatusReport
 {
     private static readonly string RejectedMaxClients = CloseCode.RejectedMaxClients.Label();
     private static readonly string RejectedMaxConnections = CloseCode.RejectedMaxConnections.Label();
 
-    public static byte[] Build(ProxyStatus status, string metricsText, DateTimeOffset now)
+    public static byte[] Build(ProxyStatus status, ProxyMetrics metrics, DateTimeOffset now) =>
+        JsonSerializer.SerializeToUtf8Bytes(Snapshot(status, metrics, now), StatusJson.Default.StatusDocument);
+
+    internal static StatusDocument Snapshot(ProxyStatus status, ProxyMetrics metrics, DateTimeOffset now)
     {
-        var samples = Exposition.Parse(metricsText);
-        double Sum(string name, Func<Exposition.Sample, bool> where) => samples.Where(s => s.Name == name && where(s)).Sum(s => s.Value);
+        var gen = status.Current;
+        var active = Read(metrics.ActiveConnections, c => c.Value);
+        var connections = Read(metrics.Connections, c => c.Value);
+        var bytes = Read(metrics.Bytes, c => c.Value);
+        var routes = Read(metrics.Routes, c => c.Value);
+        var dns = Read(metrics.DnsResolutions, c => c.Value);
+        var reloads = Read(metrics.ConfigReloads, c => c.Value);
 
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        var servers = (gen?.Config.Servers ?? []).Select(server =>
         {
-            w.WriteStartObject();
-            w.WriteString("version", status.Version);
-            w.WriteString("now", now);
-            w.WriteNumber("uptime_seconds", Math.Round((now - status.StartedAt).TotalSeconds, 1));
-            var gen = status.Current;
-            if (gen is not null)
-            {
-                w.WriteNumber("generation", gen.Number);
-                w.WriteString("config_file", gen.Config.SourcePath);
-                w.WriteString("config_loaded_at", gen.LoadedAt);
-            }
-            w.WriteNumber("config_reloads_ok", Sum("l4p_config_reloads_total", s => s.Label("result") == "ok"));
-            w.WriteNumber("config_reloads_failed", Sum("l4p_config_reloads_total", s => s.Label("result") != "ok"));
-            if (samples.FirstOrDefault(s => s.Name == "l4p_max_connections") is { } ceiling) w.WriteNumber("max_connections", ceiling.Value);
-            else w.WriteNull("max_connections");
+            var mine = new Func<Sample, bool>(s => s.Label("server") == server.Name);
+            var results = connections.Where(mine).ToList();
+            return new ServerStatus(server.Name, server.Tls, server.Default, server.MaxClients,
+                [.. server.Listen.Select(ep => ep.ToString()).Select(addr =>
+                    new ListenStatus(addr, Sum(active, s => mine(s) && s.Label("listen") == addr), server.MaxClients))],
+                Active: Sum(active, mine),
+                Total: Sum(results, s => s.Label("result") != RejectedMaxClients && s.Label("result") != RejectedMaxConnections),
+                Rejected: Sum(results, s => s.Label("result") == RejectedMaxClients),
+                RejectedMaxConnections: Sum(results, s => s.Label("result") == RejectedMaxConnections),
+                BytesIn: Sum(bytes, s => mine(s) && s.Label("direction") == "client_to_upstream"),
+                BytesOut: Sum(bytes, s => mine(s) && s.Label("direction") == "upstream_to_client"),
+                Results: Counts(results, "result"),
+                Routes: Counts(routes.Where(mine), "rule"));
+        });
 
-            w.WriteStartArray("servers");
-            foreach (var server in gen?.Config.Servers ?? [])
-            {
-                bool Mine(Exposition.Sample s) => s.Label("server") == server.Name;
-                w.WriteStartObject();
-                w.WriteString("name", server.Name);
-                w.WriteBoolean("tls", server.Tls);
-                w.WriteString("default", server.Default);
-                w.WriteNumber("maxclients", server.MaxClients);
-                w.WriteStartArray("listen");
-                foreach (var ep in server.Listen)
-                {
-                    var addr = ep.ToString();
-                    w.WriteStartObject();
-                    w.WriteString("address", addr);
-                    w.WriteNumber("active", Sum("l4p_active_connections", s => Mine(s) && s.Label("listen") == addr));
-                    w.WriteNumber("maxclients", server.MaxClients);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteNumber("active", Sum("l4p_active_connections", Mine));
-                w.WriteNumber("total", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") != RejectedMaxClients && s.Label("result") != RejectedMaxConnections));
-                w.WriteNumber("rejected", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") == RejectedMaxClients));
-                w.WriteNumber("rejected_max_connections", Sum("l4p_connections_total", s => Mine(s) && s.Label("result") == RejectedMaxConnections));
-                w.WriteNumber("bytes_in", Sum("l4p_bytes_total", s => Mine(s) && s.Label("direction") == "client_to_upstream"));
-                w.WriteNumber("bytes_out", Sum("l4p_bytes_total", s => Mine(s) && s.Label("direction") == "upstream_to_client"));
-                WriteCounts(w, "results", samples.Where(s => s.Name == "l4p_connections_total" && Mine(s)), "result");
-                WriteCounts(w, "routes", samples.Where(s => s.Name == "l4p_routes_total" && Mine(s)), "rule");
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-
-            w.WriteStartArray("upstreams");
-            foreach (var up in (gen?.Config.Upstreams.Values ?? []).OfType<TcpUpstreamConfig>().OrderBy(u => u.Name, StringComparer.Ordinal))
-            {
-                bool Mine(Exposition.Sample s) => s.Label("upstream") == up.Name;
-                w.WriteStartObject();
-                w.WriteString("name", up.Name);
-                w.WriteString("url", up.Url);
-                w.WriteStartArray("addresses");
-                foreach (var a in gen!.Backends.Endpoints(up.Name))
-                {
-                    w.WriteStartObject();
-                    w.WriteString("address", a.ToString());
+        var upstreams = (gen?.Config.Upstreams.Values ?? []).OfType<TcpUpstreamConfig>().OrderBy(u => u.Name, StringComparer.Ordinal).Select(up =>
+        {
+            var results = connections.Where(s => s.Label("upstream") == up.Name).ToList();
+            return new UpstreamStatus(up.Name, up.Url,
+                [.. gen!.Backends.Endpoints(up.Name).Select(a => new AddressStatus(a.ToString(),
                     // With health checks: up or down. Without: resolved (used for new connections).
                     // Ejected (outlier:, this node's or the fleet's verdict) unless checks say down.
-                    w.WriteString("state", up.Check is not null && gen.Backends.IsDown(up.Name, a) ? "down"
+                    up.Check is not null && gen.Backends.IsDown(up.Name, a) ? "down"
                         : gen.Backends.IsEjected(up.Name, a) ? "ejected"
-                        : up.Check is null ? "resolved" : "up");
-                    w.WriteNumber("active", gen.Backends.ActiveOn(up.Name, a));
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                if (gen.Backends.ChangedAt(up.Name) is { } changed) w.WriteString("last_dns_change", changed);
-                else w.WriteNull("last_dns_change");
-                w.WriteString("balance", up.Balance.ToString().ToLowerInvariant());
-                w.WriteNumber("dns_failures", Sum("l4p_dns_resolutions_total", s => Mine(s) && s.Label("result") == "failed"));
-                var buckets = samples.Where(s => s.Name == "l4p_upstream_connect_seconds_bucket" && Mine(s))
-                    .Select(s => (Le: s.Label("le") == "+Inf" ? double.PositiveInfinity : double.Parse(s.Label("le"), CultureInfo.InvariantCulture), Count: s.Value))
-                    .ToList();
-                WriteMs(w, "connect_ms_p50", Exposition.Quantile(0.5, buckets));
-                WriteMs(w, "connect_ms_p99", Exposition.Quantile(0.99, buckets));
-                w.WriteNumber("connections", Sum("l4p_connections_total", Mine));
-                WriteCounts(w, "results", samples.Where(s => s.Name == "l4p_connections_total" && Mine(s)), "result");
-                WriteCounts(w, "connect_status", samples.Where(s => s.Name == "l4p_connections_total" && Mine(s) && s.Label("result").StartsWith(CloseCodes.ProxyStatusPrefix, StringComparison.Ordinal)),
-                    "result", CloseCodes.ProxyStatusPrefix);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        return ms.ToArray();
+                        : up.Check is null ? "resolved" : "up",
+                    gen.Backends.ActiveOn(up.Name, a)))],
+                gen.Backends.ChangedAt(up.Name),
+                up.Balance.ToString().ToLowerInvariant(),
+                DnsFailures: Sum(dns, s => s.Label("upstream") == up.Name && s.Label("result") == "failed"),
+                ConnectMsP50: Ms(metrics.UpstreamConnectTimes.Quantile(0.5, up.Name)),
+                ConnectMsP99: Ms(metrics.UpstreamConnectTimes.Quantile(0.99, up.Name)),
+                Connections: Sum(results, _ => true),
+                Results: Counts(results, "result"),
+                ConnectStatus: Counts(results.Where(s => s.Label("result").StartsWith(CloseCodes.ProxyStatusPrefix, StringComparison.Ordinal)),
+                    "result", CloseCodes.ProxyStatusPrefix));
+        });
+
+        return new StatusDocument(status.Version, now, Math.Round((now - status.StartedAt).TotalSeconds, 1),
+            gen?.Number, gen?.Config.SourcePath, gen?.LoadedAt,
+            ConfigReloadsOk: Sum(reloads, s => s.Label("result") == "ok"),
+            ConfigReloadsFailed: Sum(reloads, s => s.Label("result") != "ok"),
+            metrics.Ceiling, [.. servers], [.. upstreams]);
     }
 
-    private static void WriteMs(Utf8JsonWriter w, string name, double? seconds)
+    /// <summary>One child of a labelled collector: its label values (in the collector's label order) and value.</summary>
+    private sealed record Sample(string[] Names, string[] Values, double Value)
     {
-        if (seconds is { } s) w.WriteNumber(name, Math.Round(s * 1000, 3));
-        else w.WriteNull(name);
+        public string Label(string name) => Values[Array.IndexOf(Names, name)];
     }
 
-    private static void WriteCounts(Utf8JsonWriter w, string name, IEnumerable<Exposition.Sample> samples, string label, string strip = "")
-    {
-        w.WriteStartObject(name);
-        foreach (var g in samples.GroupBy(s => s.Label(label)).OrderBy(g => g.Key, StringComparer.Ordinal))
-            w.WriteNumber(g.Key[strip.Length..], g.Sum(s => s.Value));
-        w.WriteEndObject();
-    }
+    /// <summary>Every child the collector has; WithLabels of a listed label set returns that child, so reading creates none.</summary>
+    private static List<Sample> Read<TChild>(Collector<TChild> collector, Func<TChild, double> value) where TChild : ChildBase =>
+        [.. collector.GetAllLabelValues().Select(labels => new Sample(collector.LabelNames, labels, value(collector.WithLabels(labels))))];
+
+    private static double Sum(IEnumerable<Sample> samples, Func<Sample, bool> where) => samples.Where(where).Sum(s => s.Value);
+
+    private static double? Ms(double? seconds) => seconds is { } s ? Math.Round(s * 1000, 3) : null;
+
+    /// <summary>Name -> count, sorted by name (ordinal), each name the label value without <paramref name="strip"/>.</summary>
+    private static SortedDictionary<string, double> Counts(IEnumerable<Sample> samples, string label, string strip = "") =>
+        new(samples.GroupBy(s => s.Label(label)[strip.Length..]).ToDictionary(g => g.Key, g => g.Sum(s => s.Value)), StringComparer.Ordinal);
 }

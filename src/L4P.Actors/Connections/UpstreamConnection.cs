@@ -171,7 +171,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private void Open(ByteString first)
     {
         Timers.Cancel(ConnectTimedOut.Instance);
-        _ctx.Services.Metrics.UpstreamConnectSeconds.WithLabels(_upstream.Name).Observe(_ctx.Services.Time.GetElapsedTime(_started).TotalSeconds);
+        _ctx.Services.Metrics.ObserveUpstreamConnect(_upstream.Name, _ctx.Services.Time.GetElapsedTime(_started).TotalSeconds);
         _reply?.Release();
         _reply = null;
         if (_plan.ProxyHeader is { } header) _outbound!.Tell(Tcp.Write.Create(ByteString.FromBytes(header)));

@@ -11,14 +11,22 @@ public sealed class ProxyMetrics
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+    private static readonly double[] ConnectBuckets = Histogram.ExponentialBuckets(0.0005, 2, 16);
+
     private readonly CollectorRegistry _registry;
+    private readonly Gauge _maxConnections;
+    private readonly Histogram _upstreamConnectSeconds;
+    private int _ceiling = NoCeiling;
+    private const int NoCeiling = -1;
 
     public Gauge ActiveConnections { get; }
     public Gauge MaxClients { get; }
-    public Gauge MaxConnections { get; }
     public Counter Connections { get; }
     public Counter Bytes { get; }
-    public Histogram UpstreamConnectSeconds { get; }
+
+    /// <summary>The buckets of <c>l4p_upstream_connect_seconds</c> per upstream, readable (the histogram's are not).</summary>
+    public BucketCounts UpstreamConnectTimes { get; } = new(ConnectBuckets);
+
     public Counter DnsResolutions { get; }
     public Gauge UpstreamAddresses { get; }
     public Counter ConfigReloads { get; }
@@ -39,14 +47,14 @@ public sealed class ProxyMetrics
             new GaugeConfiguration { LabelNames = ["server", "listen"] });
         MaxClients = f.CreateGauge("l4p_maxclients", "The maxclients limit of each listen address.",
             new GaugeConfiguration { LabelNames = ["server", "listen"] });
-        MaxConnections = f.CreateGauge("l4p_max_connections", "The process-wide ceiling on client connections (from RLIMIT_NOFILE and max_connections); absent without one.",
+        _maxConnections = f.CreateGauge("l4p_max_connections", "The process-wide ceiling on client connections (from RLIMIT_NOFILE and max_connections); absent without one.",
             new GaugeConfiguration { SuppressInitialValue = true });
         Connections = f.CreateCounter("l4p_connections_total", "Finished client connections, by how they ended.",
             new CounterConfiguration { LabelNames = ["server", "upstream", "result"] });
         Bytes = f.CreateCounter("l4p_bytes_total", "Bytes relayed; direction is client_to_upstream or upstream_to_client.",
             new CounterConfiguration { LabelNames = ["server", "direction"] });
-        UpstreamConnectSeconds = f.CreateHistogram("l4p_upstream_connect_seconds", "Time to a usable upstream connection (TCP connect, plus CONNECT when via applies).",
-            new HistogramConfiguration { LabelNames = ["upstream"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
+        _upstreamConnectSeconds = f.CreateHistogram("l4p_upstream_connect_seconds", "Time to a usable upstream connection (TCP connect, plus CONNECT when via applies).",
+            new HistogramConfiguration { LabelNames = ["upstream"], Buckets = ConnectBuckets });
         DnsResolutions = f.CreateCounter("l4p_dns_resolutions_total", "DNS lookups of upstream names; result is ok or failed.",
             new CounterConfiguration { LabelNames = ["upstream", "result"] });
         UpstreamAddresses = f.CreateGauge("l4p_upstream_addresses", "Addresses an upstream name currently resolves to.",
@@ -60,6 +68,25 @@ public sealed class ProxyMetrics
             new CounterConfiguration { LabelNames = ["upstream"] });
         ConfigReloads = f.CreateCounter("l4p_config_reloads_total", "Config reloads (SIGHUP); result is ok, invalid or bind_failed.",
             new CounterConfiguration { LabelNames = ["result"] });
+    }
+
+    /// <summary>The process-wide connection ceiling (<c>l4p_max_connections</c>); null without one.</summary>
+    public int? Ceiling => Volatile.Read(ref _ceiling) is var c && c == NoCeiling ? null : c;
+
+    /// <summary>Publishes the ceiling, or withdraws <c>l4p_max_connections</c> when there is none.</summary>
+    public void SetCeiling(int? ceiling)
+    {
+        // The gauge cannot say whether it is published: the value is kept beside it for the status report.
+        Volatile.Write(ref _ceiling, ceiling ?? NoCeiling);
+        if (ceiling is { } c) _maxConnections.Set(c);
+        else _maxConnections.Unpublish();
+    }
+
+    /// <summary>One upstream connect took <paramref name="seconds"/>: into the histogram and its readable buckets.</summary>
+    public void ObserveUpstreamConnect(string upstream, double seconds)
+    {
+        _upstreamConnectSeconds.WithLabels(upstream).Observe(seconds);
+        UpstreamConnectTimes.Observe(upstream, seconds);
     }
 
     /// <summary>The Prometheus text exposition of every metric.</summary>

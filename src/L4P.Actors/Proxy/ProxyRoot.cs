@@ -252,16 +252,8 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         var choice = _services.Budget.Configure(config.MaxConnections, listeners, batch);
         if (_announced == (choice.Ceiling, choice.Problem)) return;
         _announced = (choice.Ceiling, choice.Problem);
-        if (choice.Ceiling is { } ceiling)
-        {
-            _services.Metrics.MaxConnections.Set(ceiling);
-            Log.Ceiling(_log, ceiling.ToString(System.Globalization.CultureInfo.InvariantCulture), choice.Explanation);
-        }
-        else
-        {
-            _services.Metrics.MaxConnections.Unpublish();
-            Log.Ceiling(_log, "none", choice.Explanation);
-        }
+        _services.Metrics.SetCeiling(choice.Ceiling);
+        Log.Ceiling(_log, choice.Ceiling?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none", choice.Explanation);
         if (choice.Problem is { } problem) Log.CeilingProblem(_log, problem);
     }
 
