@@ -64,13 +64,13 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private Route? _route;
     private string? _sni;
     private string? _connectTarget;
-    private BoundedBuffer? _hello;
     private IActorRef? _upstream;
     private bool _upstreamStopped;
     private RelayLeg? _leg;
     private bool _inboundStopped;
-    private HealthSession? _health;
-    private BoundedBuffer? _proxyHeader;
+
+    /// <summary>Returns what the current state rented from a pool; see <see cref="Enter"/>.</summary>
+    private Action? _release;
 
     public ClientConnection(ServerContext ctx, IActorRef inbound, EndPoint remote, EndPoint? local = null)
     {
@@ -107,6 +107,28 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         else CloseClient(CloseCode.ProxyProtocolUntrusted, $"accept_proxy_from: {_remote} may not send a PROXY header");
     }
 
+    protected override void PostStop() => ReleaseRented();
+
+    /// <summary>
+    /// Every state change goes through here. A state that rents from a pool (a buffer) passes
+    /// <paramref name="release"/>: it runs exactly once, when the state is left or in PostStop if the actor
+    /// is stopped first. A close reason that reads the buffer is CloseClient's argument, so it is built
+    /// before Closing is entered.
+    /// </summary>
+    private void Enter(Receive state, Action? release = null)
+    {
+        ReleaseRented();
+        _release = release;
+        Become(state);
+    }
+
+    private void ReleaseRented()
+    {
+        var release = _release;
+        _release = null;
+        release?.Invoke();
+    }
+
     private void AfterProxyHeader(ByteString first)
     {
         if (_ctx.Server.Tls) StartSniffing(first);
@@ -127,20 +149,20 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     /// <summary>accept_proxy: the load balancer in front sends a PROXY header first; it names the real client.</summary>
     private void StartReadingProxyHeader()
     {
-        _proxyHeader = new BoundedBuffer(ProxyProtocol.V2MaxLength);
+        var header = new BoundedBuffer(ProxyProtocol.V2MaxLength);
         Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
         _inbound.Tell(Tcp.ResumeReading.Instance);
-        Become(ReadingProxyHeader);
+        Enter(m => ReadingProxyHeader(m, header), header.Release);
     }
 
-    private bool ReadingProxyHeader(object message)
+    private bool ReadingProxyHeader(object message, BoundedBuffer header)
     {
         switch (message)
         {
             case Tcp.Received r when Sender.Equals(_inbound):
-                _proxyHeader!.Append(r.Data);
+                header.Append(r.Data);
                 // The parser decides within V2MaxLength bytes (both versions' bound): the buffer never needs more.
-                var parsed = ProxyProtocol.Parse(_proxyHeader.Span);
+                var parsed = ProxyProtocol.Parse(header.Span);
                 switch (parsed.Status)
                 {
                     case ProxyProtocol.Status.NeedMore:
@@ -156,11 +178,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                             _remote = IpEndpoints.Unmap(source);
                             _local = IpEndpoints.Unmap(parsed.Destination!);
                         }
-                        _proxyHeader.Consume(parsed.Length);
-                        var rest = _proxyHeader.Rest;
-                        _proxyHeader.Release();
-                        _proxyHeader = null;
-                        AfterProxyHeader(rest);
+                        header.Consume(parsed.Length);
+                        // Rest is a copy: the buffer goes back to the pool as the next state is entered.
+                        AfterProxyHeader(header.Rest);
                         break;
                 }
                 return true;
@@ -175,48 +195,41 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
-    protected override void PostStop()
-    {
-        _proxyHeader?.Release();
-        _hello?.Release();
-        _health?.Release();
-    }
-
     private void StartSniffing(ByteString first)
     {
-        _hello = new BoundedBuffer(ClientHello.MaxBytes);
+        var hello = new BoundedBuffer(ClientHello.MaxBytes);
         Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
-        Become(Sniffing);
+        Enter(m => Sniffing(m, hello), hello.Release);
         if (first.IsEmpty) _inbound.Tell(Tcp.ResumeReading.Instance);
         else Self.Tell(new Tcp.Received(first), _inbound); // bytes that came with the PROXY header
     }
 
     /// <summary>Buffers the client's first bytes (bounded) until the ClientHello parser has an answer.</summary>
-    private bool Sniffing(object message)
+    private bool Sniffing(object message, BoundedBuffer hello)
     {
         switch (message)
         {
             case Tcp.Received r when Sender.Equals(_inbound):
-                _hello!.Append(r.Data);
-                var result = ClientHello.Parse(_hello.Span);
-                if (result.Status == ClientHello.Status.NeedMore && _hello.Overflowed)
+                hello.Append(r.Data);
+                var result = ClientHello.Parse(hello.Span);
+                if (result.Status == ClientHello.Status.NeedMore && hello.Overflowed)
                     result = new ClientHello.Result(ClientHello.Status.TooLarge, null, $"no complete ClientHello in {ClientHello.MaxBytes} bytes");
-                OnHello(result);
+                OnHello(result, hello);
                 return true;
             case ClientHelloTimedOut:
-                CloseClient(CloseCode.ClientHelloTimeout, _hello!.Count == 0
+                CloseClient(CloseCode.ClientHelloTimeout, hello.Count == 0
                     ? $"nothing received in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}"
-                    : $"incomplete ClientHello ({_hello.Count} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
+                    : $"incomplete ClientHello ({hello.Count} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
                 return true;
             case Tcp.PeerClosed when Sender.Equals(_inbound):
-                CloseClient(CloseCode.ClientClosed, _hello!.Count == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_hello.Count} bytes)");
+                CloseClient(CloseCode.ClientClosed, hello.Count == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({hello.Count} bytes)");
                 return true;
             default:
                 return Closing(message);
         }
     }
 
-    private void OnHello(ClientHello.Result result)
+    private void OnHello(ClientHello.Result result, BoundedBuffer hello)
     {
         switch (result.Status)
         {
@@ -232,10 +245,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
         Timers.Cancel(ClientHelloTimedOut.Instance);
         _sni = result.ServerName;
-        // Everything read so far goes to the upstream first, byte for byte.
-        var initial = _hello!.Rest;
-        _hello.Release();
-        _hello = null;
+        // Everything read so far goes to the upstream first, byte for byte. Rest is a copy: the buffer goes
+        // back to the pool as Routing is entered.
+        var initial = hello.Rest;
         // An IP literal is not a server name (RFC 6066): routed as no SNI, so never a CONNECT target.
         // The log still shows what the client sent.
         AskRouter(_sni is not null && ClientHello.IsIpLiteral(_sni) ? null : _sni, initial);
@@ -251,7 +263,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         _ctx.Router.Tell(new RouteRequest(_ctx.Server.Name, sni, (_remote as IPEndPoint)?.Address), Self);
         Timers.StartSingleTimer(RouterTimedOut.Instance, RouterTimedOut.Instance, RouterTimeout);
-        Become(m => Routing(m, initial));
+        Enter(m => Routing(m, initial));
     }
 
     private bool Routing(object message, ByteString initial)
@@ -290,13 +302,14 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Echo }:
                 _leg = new RelayLeg(_inbound, _inbound, CountEchoed, Timers);
                 _leg.StartWith(initial, Self);
-                Become(Relaying);
+                Enter(Relaying);
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Health }:
-                _health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status, _ctx.Services.Fleet,
+                var health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status, _ctx.Services.Fleet,
                     Timers, _ctx.Server.Timeouts.HttpRequest, CloseClient);
-                _health.Start(initial, Self);
-                Become(ServingHealth);
+                // Entered before Start: the session's buffer is rented from its first bytes on.
+                Enter(m => ServingHealth(m, health), health.Release);
+                health.Start(initial, Self);
                 break;
             case TcpUpstreamConfig when decision.Plan is null:
                 CloseClient(CloseCode.UpstreamFailed, $"the router gave no plan for upstream {route.Upstream.Name}");
@@ -311,7 +324,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 if (_ctx.Log.IsEnabled(LogLevel.Debug))
                     Log.Paired(_ctx.Log, _ctx.Server.Name, _remote, Self.Path.ToString(), _ctx.Router.Path.ToString(), _upstream.Path.ToString(),
                         plan.Upstream.Name);
-                Become(Connecting);
+                Enter(Connecting);
                 break;
         }
     }
@@ -328,7 +341,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 // The child has queued the sniffed bytes (and any PROXY header) on the upstream socket first.
                 _leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp, Timers);
                 _leg.Start();
-                Become(Relaying);
+                Enter(Relaying);
                 return true;
             case UpstreamFailed failed:
                 CloseClient(failed.Close);
@@ -345,7 +358,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 _inboundStopped = true;
                 _stats.SetClose(CloseCode.ClientClosed, "client closed before the upstream connected");
                 Context.Stop(_upstream!);
-                Become(Closing);
+                Enter(Closing);
                 return true;
             default:
                 return Closing(message);
@@ -398,8 +411,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         _stats.AddDown(n);
     }
 
-    private bool ServingHealth(object message) =>
-        message is IdleCheck ? OnIdleCheck() : _health!.Handle(message, Sender, Self) || Closing(message);
+    private bool ServingHealth(object message, HealthSession health) =>
+        message is IdleCheck ? OnIdleCheck() : health.Handle(message, Sender, Self) || Closing(message);
 
     /// <summary>Waiting for the socket and the child to stop; also the fallback of every state.</summary>
     private bool Closing(object message)
@@ -437,7 +450,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
         if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
-        Become(Closing);
+        Enter(Closing);
     }
 
     private void StartCloseDeadline()
