@@ -66,7 +66,6 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private string? _connectTarget;
     private IActorRef? _upstream;
     private bool _upstreamStopped;
-    private RelayLeg? _leg;
     private bool _inboundStopped;
 
     /// <summary>Returns what the current state rented from a pool; see <see cref="Enter"/>.</summary>
@@ -300,9 +299,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 CloseClient(CloseCode.Banned, "ban upstream");
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Echo }:
-                _leg = new RelayLeg(_inbound, _inbound, CountEchoed, Timers);
-                _leg.StartWith(initial, Self);
-                Enter(Relaying);
+                var echo = new RelayLeg(_inbound, _inbound, CountEchoed, Timers);
+                echo.StartWith(initial, Self);
+                Enter(m => Relaying(m, echo));
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Health }:
                 var health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status, _ctx.Services.Fleet,
@@ -319,36 +318,38 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 if (route.SendProxy is { } version && _remote is IPEndPoint src && _local is IPEndPoint dst)
                     plan = plan with { ProxyHeader = ProxyProtocol.Header(version, src, dst) };
                 _connectTarget = plan.Target;
-                _upstream = Context.ActorOf(UpstreamConnection.Props(_ctx, plan, decision.Addresses, _inbound, _stats, initial), "up");
-                Context.Watch(_upstream);
+                var upstream = Context.ActorOf(UpstreamConnection.Props(_ctx, plan, decision.Addresses, _inbound, _stats, initial), "up");
+                _upstream = upstream;
+                Context.Watch(upstream);
                 if (_ctx.Log.IsEnabled(LogLevel.Debug))
-                    Log.Paired(_ctx.Log, _ctx.Server.Name, _remote, Self.Path.ToString(), _ctx.Router.Path.ToString(), _upstream.Path.ToString(),
+                    Log.Paired(_ctx.Log, _ctx.Server.Name, _remote, Self.Path.ToString(), _ctx.Router.Path.ToString(), upstream.Path.ToString(),
                         plan.Upstream.Name);
-                Enter(Connecting);
+                Enter(m => Connecting(m, upstream, route));
                 break;
         }
     }
 
-    private bool Connecting(object message)
+    /// <summary>The child <paramref name="upstream"/> dials; the client is not read until it has connected.</summary>
+    private bool Connecting(object message, IActorRef upstream, Route route)
     {
         switch (message)
         {
             case UpstreamConnected up:
                 Context.Watch(up.Connection);
                 // tls-proxy-tunnel's stats_interval: progress lines for long-lived tunnels.
-                if (_connectTarget is not null && _route!.Via.StatsInterval > TimeSpan.Zero)
-                    Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _route.Via.StatsInterval);
+                if (_connectTarget is not null && route.Via.StatsInterval > TimeSpan.Zero)
+                    Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, route.Via.StatsInterval);
                 // The child has queued the sniffed bytes (and any PROXY header) on the upstream socket first.
-                _leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp, Timers);
-                _leg.Start();
-                Enter(Relaying);
+                var leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp, Timers);
+                leg.Start();
+                Enter(m => Relaying(m, leg));
                 return true;
             case UpstreamFailed failed:
                 CloseClient(failed.Close);
                 return true;
             case IdleCheck:
-                return OnIdleCheck();
-            case Terminated t when t.ActorRef.Equals(_upstream):
+                return OnIdleCheck(null);
+            case Terminated t when t.ActorRef.Equals(upstream):
                 _upstreamStopped = true;
                 CloseClient(CloseCode.UpstreamFailed, "the upstream connection stopped before it connected");
                 FinishIfDone();
@@ -357,7 +358,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 // The client left while we were dialling: nobody to connect for.
                 _inboundStopped = true;
                 _stats.SetClose(CloseCode.ClientClosed, "client closed before the upstream connected");
-                Context.Stop(_upstream!);
+                Context.Stop(upstream);
                 Enter(Closing);
                 return true;
             default:
@@ -365,8 +366,11 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
-    /// <summary>Closes both sides when no byte moved either way for timeouts.idle; else checks again when it could expire.</summary>
-    private bool OnIdleCheck()
+    /// <summary>
+    /// Closes both sides when no byte moved either way for timeouts.idle; else checks again when it could expire.
+    /// <paramref name="leg"/> is the relay once there is one: its sink is the upstream socket (or, for echo, the client's).
+    /// </summary>
+    private bool OnIdleCheck(RelayLeg? leg)
     {
         var idle = _ctx.Server.Timeouts.Idle;
         var quiet = _ctx.Services.Time.GetElapsedTime(_stats.LastActivity);
@@ -378,25 +382,32 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         _stats.SetClose(CloseCode.IdleTimeout, $"no byte either way for {Durations.Format(idle)}");
         StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
-        if (_leg is { } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Close.Instance);
+        if (leg is not null && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Close.Instance);
         else if (_upstream is not null) Context.Stop(_upstream); // still connecting: its timeout is longer than idle
         return true;
     }
 
-    private bool Relaying(object message)
+    /// <summary>
+    /// Relays client -> upstream (or back to the client, for echo) through <paramref name="leg"/>. Never left
+    /// once entered: the close deadline is handled here, as only this state knows the upstream socket.
+    /// </summary>
+    private bool Relaying(object message, RelayLeg leg)
     {
         switch (message)
         {
             case IdleCheck:
-                return OnIdleCheck();
+                return OnIdleCheck(leg);
             case StatsTick:
                 Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, LogText.Escape(_sni ?? "-"), LogText.Escape(_connectTarget ?? "-"), _stats.BytesUp, _stats.BytesDown,
                     _ctx.Services.Time.GetElapsedTime(_started).TotalSeconds);
                 return true;
+            case CloseOverdue:
+                AbortOverdue(leg);
+                return true;
         }
-        if (!_leg!.Handle(message, Sender, Self, out var reason)) return Closing(message);
+        if (!leg.Handle(message, Sender, Self, out var reason)) return Closing(message);
         if (reason is not null) _stats.SetClose(CloseCode.ClientReset, reason);
-        if (_leg.SourceStopped && !_inboundStopped)
+        if (leg.SourceStopped && !_inboundStopped)
         {
             _inboundStopped = true;
             FinishIfDone();
@@ -412,7 +423,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     }
 
     private bool ServingHealth(object message, HealthSession health) =>
-        message is IdleCheck ? OnIdleCheck() : health.Handle(message, Sender, Self) || Closing(message);
+        message is IdleCheck ? OnIdleCheck(null) : health.Handle(message, Sender, Self) || Closing(message);
 
     /// <summary>Waiting for the socket and the child to stop; also the fallback of every state.</summary>
     private bool Closing(object message)
@@ -431,7 +442,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 if (c.IsErrorClosed) _stats.SetClose(CloseCode.ClientReset, c.Cause ?? "error");
                 return true;
             case CloseOverdue:
-                AbortOverdue();
+                AbortOverdue(null); // no leg: Relaying handles its own
                 return true;
             case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick or IdleCheck or RouterTimedOut or HealthSession.HeadTimedOut
                 or RouteDecision or UpstreamConnected or UpstreamFailed:
@@ -458,11 +469,11 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         if (!Timers.IsTimerActive(CloseOverdue.Instance)) Timers.StartSingleTimer(CloseOverdue.Instance, CloseOverdue.Instance, CloseDeadline);
     }
 
-    /// <summary>The close we started has not finished: its peer does not read. Reset what is still open.</summary>
-    private void AbortOverdue()
+    /// <summary>The close we started has not finished: its peer does not read. Reset what is still open (<paramref name="leg"/>: as in <see cref="OnIdleCheck"/>).</summary>
+    private void AbortOverdue(RelayLeg? leg)
     {
         if (!_inboundStopped) _inbound.Tell(Tcp.Abort.Instance);
-        if (_leg is { SinkStopped: false } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Abort.Instance);
+        if (leg is { SinkStopped: false } && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Abort.Instance);
         else if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
     }
 
