@@ -61,12 +61,15 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private readonly ConnectionStats _stats;
     private readonly long _started;
 
+    // Only what spans states is a field: what the final line tells and what Closing waits for. The rest is
+    // a parameter of the state that uses it.
     private Route? _route;
     private string? _sni;
     private string? _connectTarget;
-    private IActorRef? _upstream;
-    private bool _upstreamStopped;
     private bool _inboundStopped;
+
+    /// <summary>The paired <see cref="UpstreamConnection"/> while it runs (null: none spawned, or it has stopped): the pair ends once it has.</summary>
+    private IActorRef? _upstream;
 
     /// <summary>Returns what the current state rented from a pool; see <see cref="Enter"/>.</summary>
     private Action? _release;
@@ -350,7 +353,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
             case IdleCheck:
                 return OnIdleCheck(null);
             case Terminated t when t.ActorRef.Equals(upstream):
-                _upstreamStopped = true;
+                _upstream = null;
                 CloseClient(CloseCode.UpstreamFailed, "the upstream connection stopped before it connected");
                 FinishIfDone();
                 return true;
@@ -435,7 +438,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 FinishIfDone();
                 return true;
             case Terminated t when t.ActorRef.Equals(_upstream):
-                _upstreamStopped = true;
+                _upstream = null;
                 FinishIfDone();
                 return true;
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
@@ -460,7 +463,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         _stats.SetClose(reason);
         StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
-        if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
+        if (_upstream is not null) Context.Stop(_upstream);
         Enter(Closing);
     }
 
@@ -474,12 +477,12 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         if (!_inboundStopped) _inbound.Tell(Tcp.Abort.Instance);
         if (leg is { SinkStopped: false } && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Abort.Instance);
-        else if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
+        else if (_upstream is not null) Context.Stop(_upstream);
     }
 
     private void FinishIfDone()
     {
-        if (!_inboundStopped || (_upstream is not null && !_upstreamStopped)) return;
+        if (!_inboundStopped || _upstream is not null) return;
         Timers.CancelAll();
         // The upstream label is a formatted string: not built when the line is not logged. The SNI and the
         // CONNECT target (built from it) come from the client: escaped, like every peer-supplied string.
