@@ -15,8 +15,10 @@ namespace L4P.Connections;
 /// go, then either serve a built-in (ban, echo, health) or spawn and supervise the paired
 /// <see cref="UpstreamConnection"/>, which dials and owns the upstream -> client leg, while this actor
 /// relays client -> upstream (its <see cref="RelayLeg"/>). States: ReadingProxyHeader -> Sniffing ->
-/// Routing -> Connecting -> Relaying; Closing waits for the socket and the child to stop. The pair
-/// ends when both have; one info line then tells the story.
+/// Routing -> Connecting -> Relaying (echo skips Connecting), or Routing -> ServingHealth; Closing waits
+/// for the socket and the child to stop, and is every state's fallback. Each state is a behaviour closed
+/// over the data only it uses (its pooled buffer, the bytes read so far, the child, the leg, the health
+/// session); what spans states is a field. The pair ends when both have; one info line then tells the story.
 /// </summary>
 public sealed class ClientConnection : ActorBase, IWithTimers
 {
@@ -425,6 +427,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         _stats.AddDown(n);
     }
 
+    /// <summary>The health built-in: <paramref name="health"/> answers HTTP on the client socket, and closes it through CloseClient.</summary>
     private bool ServingHealth(object message, HealthSession health) =>
         message is IdleCheck ? OnIdleCheck(null) : health.Handle(message, Sender, Self) || Closing(message);
 
