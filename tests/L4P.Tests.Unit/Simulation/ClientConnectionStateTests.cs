@@ -8,8 +8,9 @@ using Xunit;
 namespace L4P.Tests.Simulation;
 
 /// <summary>
-/// Each state of <see cref="ClientConnection"/> ended from the outside (a timer, the client leaving) on virtual
-/// time: what the state held shows in the reason it logs, and every socket it had open is closed.
+/// The states of <see cref="ClientConnection"/> on virtual time: each ended from the outside (a timer, the
+/// client leaving) logs a reason built from what it held and closes every socket it had open, and the bytes
+/// one state read reach the next.
 /// </summary>
 public sealed class ClientConnectionStateTests() : TestKit(L4PSimulation.Config)
 {
