@@ -15,8 +15,10 @@ namespace L4P.Connections;
 /// go, then either serve a built-in (ban, echo, health) or spawn and supervise the paired
 /// <see cref="UpstreamConnection"/>, which dials and owns the upstream -> client leg, while this actor
 /// relays client -> upstream (its <see cref="RelayLeg"/>). States: ReadingProxyHeader -> Sniffing ->
-/// Routing -> Connecting -> Relaying; Closing waits for the socket and the child to stop. The pair
-/// ends when both have; one info line then tells the story.
+/// Routing -> Connecting -> Relaying (echo skips Connecting), or Routing -> ServingHealth; Closing waits
+/// for the socket and the child to stop, and is every state's fallback. Each state is a behaviour closed
+/// over the data only it uses (its pooled buffer, the bytes read so far, the child, the leg, the health
+/// session); what spans states is a field. The pair ends when both have; one info line then tells the story.
 /// </summary>
 public sealed class ClientConnection : ActorBase, IWithTimers
 {
@@ -61,16 +63,18 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private readonly ConnectionStats _stats;
     private readonly long _started;
 
+    // Only what spans states is a field: what the final line tells and what Closing waits for. The rest is
+    // a parameter of the state that uses it.
     private Route? _route;
     private string? _sni;
     private string? _connectTarget;
-    private BoundedBuffer? _hello;
-    private IActorRef? _upstream;
-    private bool _upstreamStopped;
-    private RelayLeg? _leg;
     private bool _inboundStopped;
-    private HealthSession? _health;
-    private BoundedBuffer? _proxyHeader;
+
+    /// <summary>The paired <see cref="UpstreamConnection"/> while it runs (null: none spawned, or it has stopped): the pair ends once it has.</summary>
+    private IActorRef? _upstream;
+
+    /// <summary>Returns what the current state rented from a pool; see <see cref="Enter"/>.</summary>
+    private Action? _release;
 
     public ClientConnection(ServerContext ctx, IActorRef inbound, EndPoint remote, EndPoint? local = null)
     {
@@ -107,6 +111,28 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         else CloseClient(CloseCode.ProxyProtocolUntrusted, $"accept_proxy_from: {_remote} may not send a PROXY header");
     }
 
+    protected override void PostStop() => ReleaseRented();
+
+    /// <summary>
+    /// Every state change goes through here. A state that rents from a pool (a buffer) passes
+    /// <paramref name="release"/>: it runs exactly once, when the state is left or in PostStop if the actor
+    /// is stopped first. A close reason that reads the buffer is CloseClient's argument, so it is built
+    /// before Closing is entered.
+    /// </summary>
+    private void Enter(Receive state, Action? release = null)
+    {
+        ReleaseRented();
+        _release = release;
+        Become(state);
+    }
+
+    private void ReleaseRented()
+    {
+        var release = _release;
+        _release = null;
+        release?.Invoke();
+    }
+
     private void AfterProxyHeader(ByteString first)
     {
         if (_ctx.Server.Tls) StartSniffing(first);
@@ -127,20 +153,20 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     /// <summary>accept_proxy: the load balancer in front sends a PROXY header first; it names the real client.</summary>
     private void StartReadingProxyHeader()
     {
-        _proxyHeader = new BoundedBuffer(ProxyProtocol.V2MaxLength);
+        var header = new BoundedBuffer(ProxyProtocol.V2MaxLength);
         Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
         _inbound.Tell(Tcp.ResumeReading.Instance);
-        Become(ReadingProxyHeader);
+        Enter(m => ReadingProxyHeader(m, header), header.Release);
     }
 
-    private bool ReadingProxyHeader(object message)
+    private bool ReadingProxyHeader(object message, BoundedBuffer header)
     {
         switch (message)
         {
             case Tcp.Received r when Sender.Equals(_inbound):
-                _proxyHeader!.Append(r.Data);
+                header.Append(r.Data);
                 // The parser decides within V2MaxLength bytes (both versions' bound): the buffer never needs more.
-                var parsed = ProxyProtocol.Parse(_proxyHeader.Span);
+                var parsed = ProxyProtocol.Parse(header.Span);
                 switch (parsed.Status)
                 {
                     case ProxyProtocol.Status.NeedMore:
@@ -156,11 +182,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                             _remote = IpEndpoints.Unmap(source);
                             _local = IpEndpoints.Unmap(parsed.Destination!);
                         }
-                        _proxyHeader.Consume(parsed.Length);
-                        var rest = _proxyHeader.Rest;
-                        _proxyHeader.Release();
-                        _proxyHeader = null;
-                        AfterProxyHeader(rest);
+                        header.Consume(parsed.Length);
+                        // Rest is a copy: the buffer goes back to the pool as the next state is entered.
+                        AfterProxyHeader(header.Rest);
                         break;
                 }
                 return true;
@@ -175,48 +199,41 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
     }
 
-    protected override void PostStop()
-    {
-        _proxyHeader?.Release();
-        _hello?.Release();
-        _health?.Release();
-    }
-
     private void StartSniffing(ByteString first)
     {
-        _hello = new BoundedBuffer(ClientHello.MaxBytes);
+        var hello = new BoundedBuffer(ClientHello.MaxBytes);
         Timers.StartSingleTimer(ClientHelloTimedOut.Instance, ClientHelloTimedOut.Instance, _ctx.Server.Timeouts.ClientHello);
-        Become(Sniffing);
+        Enter(m => Sniffing(m, hello), hello.Release);
         if (first.IsEmpty) _inbound.Tell(Tcp.ResumeReading.Instance);
         else Self.Tell(new Tcp.Received(first), _inbound); // bytes that came with the PROXY header
     }
 
     /// <summary>Buffers the client's first bytes (bounded) until the ClientHello parser has an answer.</summary>
-    private bool Sniffing(object message)
+    private bool Sniffing(object message, BoundedBuffer hello)
     {
         switch (message)
         {
             case Tcp.Received r when Sender.Equals(_inbound):
-                _hello!.Append(r.Data);
-                var result = ClientHello.Parse(_hello.Span);
-                if (result.Status == ClientHello.Status.NeedMore && _hello.Overflowed)
+                hello.Append(r.Data);
+                var result = ClientHello.Parse(hello.Span);
+                if (result.Status == ClientHello.Status.NeedMore && hello.Overflowed)
                     result = new ClientHello.Result(ClientHello.Status.TooLarge, null, $"no complete ClientHello in {ClientHello.MaxBytes} bytes");
-                OnHello(result);
+                OnHello(result, hello);
                 return true;
             case ClientHelloTimedOut:
-                CloseClient(CloseCode.ClientHelloTimeout, _hello!.Count == 0
+                CloseClient(CloseCode.ClientHelloTimeout, hello.Count == 0
                     ? $"nothing received in {Durations.Format(_ctx.Server.Timeouts.ClientHello)}"
-                    : $"incomplete ClientHello ({_hello.Count} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
+                    : $"incomplete ClientHello ({hello.Count} bytes) after {Durations.Format(_ctx.Server.Timeouts.ClientHello)}");
                 return true;
             case Tcp.PeerClosed when Sender.Equals(_inbound):
-                CloseClient(CloseCode.ClientClosed, _hello!.Count == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({_hello.Count} bytes)");
+                CloseClient(CloseCode.ClientClosed, hello.Count == 0 ? "client closed before sending anything" : $"client closed mid ClientHello ({hello.Count} bytes)");
                 return true;
             default:
                 return Closing(message);
         }
     }
 
-    private void OnHello(ClientHello.Result result)
+    private void OnHello(ClientHello.Result result, BoundedBuffer hello)
     {
         switch (result.Status)
         {
@@ -232,10 +249,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         }
         Timers.Cancel(ClientHelloTimedOut.Instance);
         _sni = result.ServerName;
-        // Everything read so far goes to the upstream first, byte for byte.
-        var initial = _hello!.Rest;
-        _hello.Release();
-        _hello = null;
+        // Everything read so far goes to the upstream first, byte for byte. Rest is a copy: the buffer goes
+        // back to the pool as Routing is entered.
+        var initial = hello.Rest;
         // An IP literal is not a server name (RFC 6066): routed as no SNI, so never a CONNECT target.
         // The log still shows what the client sent.
         AskRouter(_sni is not null && ClientHello.IsIpLiteral(_sni) ? null : _sni, initial);
@@ -251,7 +267,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         _ctx.Router.Tell(new RouteRequest(_ctx.Server.Name, sni, (_remote as IPEndPoint)?.Address), Self);
         Timers.StartSingleTimer(RouterTimedOut.Instance, RouterTimedOut.Instance, RouterTimeout);
-        Become(m => Routing(m, initial));
+        Enter(m => Routing(m, initial));
     }
 
     private bool Routing(object message, ByteString initial)
@@ -288,15 +304,16 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 CloseClient(CloseCode.Banned, "ban upstream");
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Echo }:
-                _leg = new RelayLeg(_inbound, _inbound, CountEchoed, Timers);
-                _leg.StartWith(initial, Self);
-                Become(Relaying);
+                var echo = new RelayLeg(_inbound, _inbound, CountEchoed, Timers);
+                echo.StartWith(initial, Self);
+                Enter(m => Relaying(m, echo));
                 break;
             case BuiltinUpstreamConfig { Kind: BuiltinKind.Health }:
-                _health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status, _ctx.Services.Fleet,
+                var health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status, _ctx.Services.Fleet,
                     Timers, _ctx.Server.Timeouts.HttpRequest, CloseClient);
-                _health.Start(initial, Self);
-                Become(ServingHealth);
+                // Entered before Start: the session's buffer is rented from its first bytes on.
+                Enter(m => ServingHealth(m, health), health.Release);
+                health.Start(initial, Self);
                 break;
             case TcpUpstreamConfig when decision.Plan is null:
                 CloseClient(CloseCode.UpstreamFailed, $"the router gave no plan for upstream {route.Upstream.Name}");
@@ -306,37 +323,39 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 if (route.SendProxy is { } version && _remote is IPEndPoint src && _local is IPEndPoint dst)
                     plan = plan with { ProxyHeader = ProxyProtocol.Header(version, src, dst) };
                 _connectTarget = plan.Target;
-                _upstream = Context.ActorOf(UpstreamConnection.Props(_ctx, plan, decision.Addresses, _inbound, _stats, initial), "up");
-                Context.Watch(_upstream);
+                var upstream = Context.ActorOf(UpstreamConnection.Props(_ctx, plan, decision.Addresses, _inbound, _stats, initial), "up");
+                _upstream = upstream;
+                Context.Watch(upstream);
                 if (_ctx.Log.IsEnabled(LogLevel.Debug))
-                    Log.Paired(_ctx.Log, _ctx.Server.Name, _remote, Self.Path.ToString(), _ctx.Router.Path.ToString(), _upstream.Path.ToString(),
+                    Log.Paired(_ctx.Log, _ctx.Server.Name, _remote, Self.Path.ToString(), _ctx.Router.Path.ToString(), upstream.Path.ToString(),
                         plan.Upstream.Name);
-                Become(Connecting);
+                Enter(m => Connecting(m, upstream, route));
                 break;
         }
     }
 
-    private bool Connecting(object message)
+    /// <summary>The child <paramref name="upstream"/> dials; the client is not read until it has connected.</summary>
+    private bool Connecting(object message, IActorRef upstream, Route route)
     {
         switch (message)
         {
             case UpstreamConnected up:
                 Context.Watch(up.Connection);
                 // tls-proxy-tunnel's stats_interval: progress lines for long-lived tunnels.
-                if (_connectTarget is not null && _route!.Via.StatsInterval > TimeSpan.Zero)
-                    Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _route.Via.StatsInterval);
+                if (_connectTarget is not null && route.Via.StatsInterval > TimeSpan.Zero)
+                    Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, route.Via.StatsInterval);
                 // The child has queued the sniffed bytes (and any PROXY header) on the upstream socket first.
-                _leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp, Timers);
-                _leg.Start();
-                Become(Relaying);
+                var leg = new RelayLeg(_inbound, up.Connection, _stats.AddUp, Timers);
+                leg.Start();
+                Enter(m => Relaying(m, leg));
                 return true;
             case UpstreamFailed failed:
                 CloseClient(failed.Close);
                 return true;
             case IdleCheck:
-                return OnIdleCheck();
-            case Terminated t when t.ActorRef.Equals(_upstream):
-                _upstreamStopped = true;
+                return OnIdleCheck(null);
+            case Terminated t when t.ActorRef.Equals(upstream):
+                _upstream = null;
                 CloseClient(CloseCode.UpstreamFailed, "the upstream connection stopped before it connected");
                 FinishIfDone();
                 return true;
@@ -344,16 +363,19 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 // The client left while we were dialling: nobody to connect for.
                 _inboundStopped = true;
                 _stats.SetClose(CloseCode.ClientClosed, "client closed before the upstream connected");
-                Context.Stop(_upstream!);
-                Become(Closing);
+                Context.Stop(upstream);
+                Enter(Closing);
                 return true;
             default:
                 return Closing(message);
         }
     }
 
-    /// <summary>Closes both sides when no byte moved either way for timeouts.idle; else checks again when it could expire.</summary>
-    private bool OnIdleCheck()
+    /// <summary>
+    /// Closes both sides when no byte moved either way for timeouts.idle; else checks again when it could expire.
+    /// <paramref name="leg"/> is the relay once there is one: its sink is the upstream socket (or, for echo, the client's).
+    /// </summary>
+    private bool OnIdleCheck(RelayLeg? leg)
     {
         var idle = _ctx.Server.Timeouts.Idle;
         var quiet = _ctx.Services.Time.GetElapsedTime(_stats.LastActivity);
@@ -365,25 +387,32 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         _stats.SetClose(CloseCode.IdleTimeout, $"no byte either way for {Durations.Format(idle)}");
         StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
-        if (_leg is { } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Close.Instance);
+        if (leg is not null && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Close.Instance);
         else if (_upstream is not null) Context.Stop(_upstream); // still connecting: its timeout is longer than idle
         return true;
     }
 
-    private bool Relaying(object message)
+    /// <summary>
+    /// Relays client -> upstream (or back to the client, for echo) through <paramref name="leg"/>. Never left
+    /// once entered: the close deadline is handled here, as only this state knows the upstream socket.
+    /// </summary>
+    private bool Relaying(object message, RelayLeg leg)
     {
         switch (message)
         {
             case IdleCheck:
-                return OnIdleCheck();
+                return OnIdleCheck(leg);
             case StatsTick:
                 Log.TunnelStats(_ctx.Log, _ctx.Server.Name, _remote, LogText.Escape(_sni ?? "-"), LogText.Escape(_connectTarget ?? "-"), _stats.BytesUp, _stats.BytesDown,
                     _ctx.Services.Time.GetElapsedTime(_started).TotalSeconds);
                 return true;
+            case CloseOverdue:
+                AbortOverdue(leg);
+                return true;
         }
-        if (!_leg!.Handle(message, Sender, Self, out var reason)) return Closing(message);
+        if (!leg.Handle(message, Sender, Self, out var reason)) return Closing(message);
         if (reason is not null) _stats.SetClose(CloseCode.ClientReset, reason);
-        if (_leg.SourceStopped && !_inboundStopped)
+        if (leg.SourceStopped && !_inboundStopped)
         {
             _inboundStopped = true;
             FinishIfDone();
@@ -398,8 +427,9 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         _stats.AddDown(n);
     }
 
-    private bool ServingHealth(object message) =>
-        message is IdleCheck ? OnIdleCheck() : _health!.Handle(message, Sender, Self) || Closing(message);
+    /// <summary>The health built-in: <paramref name="health"/> answers HTTP on the client socket, and closes it through CloseClient.</summary>
+    private bool ServingHealth(object message, HealthSession health) =>
+        message is IdleCheck ? OnIdleCheck(null) : health.Handle(message, Sender, Self) || Closing(message);
 
     /// <summary>Waiting for the socket and the child to stop; also the fallback of every state.</summary>
     private bool Closing(object message)
@@ -411,14 +441,14 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 FinishIfDone();
                 return true;
             case Terminated t when t.ActorRef.Equals(_upstream):
-                _upstreamStopped = true;
+                _upstream = null;
                 FinishIfDone();
                 return true;
             case Tcp.ConnectionClosed c when Sender.Equals(_inbound):
                 if (c.IsErrorClosed) _stats.SetClose(CloseCode.ClientReset, c.Cause ?? "error");
                 return true;
             case CloseOverdue:
-                AbortOverdue();
+                AbortOverdue(null); // no leg: Relaying handles its own
                 return true;
             case Tcp.Event or Tcp.CommandFailed or Terminated or ClientHelloTimedOut or StatsTick or IdleCheck or RouterTimedOut or HealthSession.HeadTimedOut
                 or RouteDecision or UpstreamConnected or UpstreamFailed:
@@ -436,8 +466,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         _stats.SetClose(reason);
         StartCloseDeadline();
         _inbound.Tell(Tcp.Close.Instance);
-        if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
-        Become(Closing);
+        if (_upstream is not null) Context.Stop(_upstream);
+        Enter(Closing);
     }
 
     private void StartCloseDeadline()
@@ -445,17 +475,17 @@ public sealed class ClientConnection : ActorBase, IWithTimers
         if (!Timers.IsTimerActive(CloseOverdue.Instance)) Timers.StartSingleTimer(CloseOverdue.Instance, CloseOverdue.Instance, CloseDeadline);
     }
 
-    /// <summary>The close we started has not finished: its peer does not read. Reset what is still open.</summary>
-    private void AbortOverdue()
+    /// <summary>The close we started has not finished: its peer does not read. Reset what is still open (<paramref name="leg"/>: as in <see cref="OnIdleCheck"/>).</summary>
+    private void AbortOverdue(RelayLeg? leg)
     {
         if (!_inboundStopped) _inbound.Tell(Tcp.Abort.Instance);
-        if (_leg is { SinkStopped: false } leg && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Abort.Instance);
-        else if (_upstream is not null && !_upstreamStopped) Context.Stop(_upstream);
+        if (leg is { SinkStopped: false } && !ReferenceEquals(leg.Sink, _inbound)) leg.Sink.Tell(Tcp.Abort.Instance);
+        else if (_upstream is not null) Context.Stop(_upstream);
     }
 
     private void FinishIfDone()
     {
-        if (!_inboundStopped || (_upstream is not null && !_upstreamStopped)) return;
+        if (!_inboundStopped || _upstream is not null) return;
         Timers.CancelAll();
         // The upstream label is a formatted string: not built when the line is not logged. The SNI and the
         // CONNECT target (built from it) come from the client: escaped, like every peer-supplied string.
