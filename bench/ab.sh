@@ -2,11 +2,13 @@
 # Same-run A/B of two L4P variants, in alternating rounds on loopback (A, B, A, B, ...), each round on
 # a freshly started process: idle memory first (as bench/run.sh), then keep-alive req/s and p99, new
 # connections/s, bulk 1 stream. Prints each round and the medians, with B/A. A variant is environment
-# assignments and/or L4P arguments (e.g. --akka-config FILE), split on spaces.
+# assignments and/or L4P arguments (e.g. --akka-config FILE), split on spaces; @PATH runs another build
+# (a copy of an earlier commit's bin/Release/net10.0/L4P.Host.dll) instead of the current one.
 #
 #   bench/ab.sh "A_SPEC" "B_SPEC" [ROUNDS] [SECONDS]      (default 3 rounds of 5 s per measurement)
 #   bench/ab.sh "DOTNET_gcConcurrent=0" "DOTNET_gcConcurrent=1"
 #   bench/ab.sh "" "--akka-config /tmp/frames-4k.hocon"
+#   bench/ab.sh "@/tmp/l4p-before/L4P.Host.dll" ""          (a code change: the build before it vs now)
 #   IDLE_CONNS=N (idle connections held first), SETTLE=S (seconds between closing them and the load)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,9 +61,12 @@ rss() { awk '/VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # round SPEC -> "kib rps p99 newconn bulk"
 round() {
-  local envs=() args=()
-  for w in $1; do if [[ $w == *=* && $w != -* ]]; then envs+=("$w"); else args+=("$w"); fi; done
-  env DOTNET_TieredPGO=1 "${envs[@]}" dotnet src/L4P.Host/bin/Release/net10.0/L4P.Host.dll --config "$W/l4p.yaml" "${args[@]}" > "$W/l4p.log" 2>&1 &
+  local envs=() args=() dll=src/L4P.Host/bin/Release/net10.0/L4P.Host.dll
+  for w in $1; do
+    if [[ $w == @* ]]; then dll=${w#@}
+    elif [[ $w == *=* && $w != -* ]]; then envs+=("$w"); else args+=("$w"); fi
+  done
+  env DOTNET_TieredPGO=1 "${envs[@]}" dotnet "$dll" --config "$W/l4p.yaml" "${args[@]}" > "$W/l4p.log" 2>&1 &
   local pid=$!
   wait_port $PORT; wait_port $BULK
   local before after line
