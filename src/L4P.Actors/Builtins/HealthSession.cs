@@ -15,10 +15,7 @@ namespace L4P.Builtins;
 internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics, ProxyStatus status, Cluster.FleetView? fleet,
     ITimerScheduler timers, TimeSpan headDeadline, Action<CloseCode, string> close)
 {
-    internal sealed class HeadTimedOut
-    {
-        public static readonly HeadTimedOut Instance = new();
-    }
+    internal sealed record HeadTimedOut : Signal<HeadTimedOut>;
 
     private static readonly byte[] RequestTimeout = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray();
 

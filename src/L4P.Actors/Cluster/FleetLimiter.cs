@@ -30,15 +30,9 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
     /// </summary>
     public static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(300);
 
-    private sealed class Tick
-    {
-        public static readonly Tick Instance = new();
-    }
+    private sealed record Tick : Signal<Tick>;
 
-    private sealed class RefreshTick
-    {
-        public static readonly RefreshTick Instance = new();
-    }
+    private sealed record RefreshTick : Signal<RefreshTick>;
 
     private readonly FleetLimits _limits;
     private readonly AkkaCluster _cluster = AkkaCluster.Get(Context.System);

@@ -20,10 +20,7 @@ public sealed class FleetStatus : ActorBase, IWithTimers
     /// <summary>What a node publishes about itself.</summary>
     public sealed record NodeLoad(string Address, long ActiveConnections);
 
-    private sealed class Tick
-    {
-        public static readonly Tick Instance = new();
-    }
+    private sealed record Tick : Signal<Tick>;
 
     private readonly FleetView _view;
     private readonly ProxyMetrics _metrics;

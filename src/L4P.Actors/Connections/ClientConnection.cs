@@ -22,30 +22,15 @@ namespace L4P.Connections;
 /// </summary>
 public sealed class ClientConnection : ActorBase, IWithTimers
 {
-    private sealed class ClientHelloTimedOut
-    {
-        public static readonly ClientHelloTimedOut Instance = new();
-    }
+    private sealed record ClientHelloTimedOut : Signal<ClientHelloTimedOut>;
 
-    private sealed class StatsTick
-    {
-        public static readonly StatsTick Instance = new();
-    }
+    private sealed record StatsTick : Signal<StatsTick>;
 
-    private sealed class IdleCheck
-    {
-        public static readonly IdleCheck Instance = new();
-    }
+    private sealed record IdleCheck : Signal<IdleCheck>;
 
-    private sealed class RouterTimedOut
-    {
-        public static readonly RouterTimedOut Instance = new();
-    }
+    private sealed record RouterTimedOut : Signal<RouterTimedOut>;
 
-    private sealed class CloseOverdue
-    {
-        public static readonly CloseOverdue Instance = new();
-    }
+    private sealed record CloseOverdue : Signal<CloseOverdue>;
 
     /// <summary>
     /// After a close L4P starts, how long the sockets get to flush what is pending: a peer that never

@@ -16,10 +16,7 @@ public sealed record ListenerBound(string Server, IPEndPoint Configured, EndPoin
 public sealed record ListenerFailed(string Server, IPEndPoint Configured, string Reason);
 
 /// <summary>ProxyRoot -> Listener: take no more connections; unbind and stop once the last one has ended.</summary>
-public sealed record StopAccepting
-{
-    public static readonly StopAccepting Instance = new();
-}
+public sealed record StopAccepting : Signal<StopAccepting>;
 
 /// <summary>ProxyRoot -> Listener on reload: new connections on this address use this config.</summary>
 public sealed record UpdateContext(ServerContext Context);

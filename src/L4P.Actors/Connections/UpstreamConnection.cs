@@ -17,10 +17,7 @@ namespace L4P.Connections;
 /// </summary>
 public sealed class UpstreamConnection : ActorBase, IWithTimers
 {
-    private sealed class ConnectTimedOut
-    {
-        public static readonly ConnectTimedOut Instance = new();
-    }
+    private sealed record ConnectTimedOut : Signal<ConnectTimedOut>;
 
     /// <summary>Our timer is the deadline (it names the result connect_timeout); Akka.IO's own only backs it up.</summary>
     private static readonly TimeSpan TransportGrace = TimeSpan.FromSeconds(1);

@@ -15,10 +15,7 @@ public sealed class CheckProbe : ActorBase, IWithTimers
 {
     public sealed record Result(IPEndPoint Endpoint, bool Ok, string Detail);
 
-    private sealed class TimedOut
-    {
-        public static readonly TimedOut Instance = new();
-    }
+    private sealed record TimedOut : Signal<TimedOut>;
 
     private const int MaxRead = 4096;
     private readonly IPEndPoint _endpoint;

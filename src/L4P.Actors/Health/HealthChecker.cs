@@ -22,10 +22,7 @@ public sealed class HealthChecker : ActorBase, IWithTimers
     /// <summary>HealthChecker -> Router: <paramref name="Endpoint"/> of <paramref name="Upstream"/> went up or down.</summary>
     public sealed record Verdict(string Upstream, IPEndPoint Endpoint, bool Up);
 
-    private sealed class Tick
-    {
-        public static readonly Tick Instance = new();
-    }
+    private sealed record Tick : Signal<Tick>;
 
     private sealed class State
     {

@@ -185,19 +185,15 @@ public static class ClientHello
             return true;
         }
 
-        public bool Vector8(out ReadOnlySpan<byte> value)
-        {
-            value = default;
-            if (!U8(out var len) || _rest.Length < len) return false;
-            value = _rest[..len];
-            _rest = _rest[len..];
-            return true;
-        }
+        public bool Vector8(out ReadOnlySpan<byte> value) => Vector(U8(out var len) ? len : -1, out value);
 
-        public bool Vector16(out ReadOnlySpan<byte> value)
+        public bool Vector16(out ReadOnlySpan<byte> value) => Vector(U16(out var len) ? len : -1, out value);
+
+        /// <summary>The <paramref name="len"/> bytes after a length prefix (-1: the prefix itself was short).</summary>
+        private bool Vector(int len, out ReadOnlySpan<byte> value)
         {
             value = default;
-            if (!U16(out var len) || _rest.Length < len) return false;
+            if (len < 0 || _rest.Length < len) return false;
             value = _rest[..len];
             _rest = _rest[len..];
             return true;

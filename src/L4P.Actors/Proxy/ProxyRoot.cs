@@ -20,10 +20,7 @@ namespace L4P.Proxy;
 /// </summary>
 public sealed class ProxyRoot : ActorBase, IWithTimers
 {
-    public sealed record WaitReady
-    {
-        public static readonly WaitReady Instance = new();
-    }
+    public sealed record WaitReady : Signal<WaitReady>;
 
     public sealed record Ready(IReadOnlyList<ListenerBound> Listeners);
 
@@ -38,18 +35,12 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         public string Result => Outcome.Label();
     }
 
-    public sealed record Drain
-    {
-        public static readonly Drain Instance = new();
-    }
+    public sealed record Drain : Signal<Drain>;
 
     public sealed record Drained;
 
     /// <summary>Anyone -> ProxyRoot: answered with <see cref="State"/>.</summary>
-    public sealed record GetState
-    {
-        public static readonly GetState Instance = new();
-    }
+    public sealed record GetState : Signal<GetState>;
 
     /// <summary>The running generation: its servers (listen addresses, open connections) and each TCP upstream's current addresses.</summary>
     public sealed record State(int Generation, IReadOnlyList<ServerState> Servers, IReadOnlyList<UpstreamState> Upstreams);
@@ -90,10 +81,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         _current = StartGeneration(1, config);
     }
 
-    private sealed class SchedulerStarted
-    {
-        public static readonly SchedulerStarted Instance = new();
-    }
+    private sealed record SchedulerStarted : Signal<SchedulerStarted>;
 
     protected override void PreStart()
     {

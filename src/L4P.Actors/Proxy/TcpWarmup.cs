@@ -15,15 +15,9 @@ namespace L4P.Proxy;
 /// </summary>
 public sealed class TcpWarmup : ActorBase, IWithTimers
 {
-    public sealed record Done
-    {
-        public static readonly Done Instance = new();
-    }
+    public sealed record Done : Signal<Done>;
 
-    private sealed class GiveUp
-    {
-        public static readonly GiveUp Instance = new();
-    }
+    private sealed record GiveUp : Signal<GiveUp>;
 
     public static readonly TimeSpan Limit = TimeSpan.FromSeconds(3);
 

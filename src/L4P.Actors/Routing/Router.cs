@@ -32,10 +32,7 @@ public sealed class Router : ActorBase, IWithTimers
     /// </summary>
     public sealed record Retire(TimeSpan Grace);
 
-    private sealed class Retired
-    {
-        public static readonly Retired Instance = new();
-    }
+    private sealed record Retired : Signal<Retired>;
 
     private readonly ProxyConfig _config;
     private readonly BackendRegistry _registry;
