@@ -91,6 +91,16 @@ public sealed record ServerConfig(
     /// tls-proxy-tunnel). <see cref="LimitScope.Cluster"/>: for the whole server across the fleet.
     /// </summary>
     public LimitScope MaxClientsScope { get; init; } = LimitScope.Node;
+
+    /// <summary>
+    /// <c>frame_size</c>: Akka.IO's frame for this server's sockets, accepted and dialled (null: the
+    /// process default). Each socket holds a receive buffer of this size for its whole life, so it sets
+    /// idle memory per connection against bulk throughput, per server (README: Performance).
+    /// </summary>
+    public int? FrameSize { get; init; }
+
+    public const int MinFrameSize = 1024;
+    public const int MaxFrameSize = 1024 * 1024;
 }
 
 public enum LimitScope { Node, Cluster }

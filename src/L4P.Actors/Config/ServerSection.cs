@@ -40,6 +40,7 @@ internal static class ServerSection
         { "accept_proxy", (y, v, p, s) => s with { AcceptProxy = y.Bool(v, p) } },
         { "accept_proxy_from", (y, v, p, s) => s with { AcceptProxyFrom = AcceptProxyFrom(y, v, p) } },
         { "maxclients_scope", (y, v, p, s) => s with { MaxClientsScope = Scope(y, v, p, clustered) } },
+        { "frame_size", (y, v, p, s) => s with { FrameSize = y.Size(v, p, ServerConfig.MinFrameSize, ServerConfig.MaxFrameSize) } },
     };
 
     public static ServerConfig Read(YamlNodes y, string name, YamlNode node, string path,

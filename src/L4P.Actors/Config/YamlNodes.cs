@@ -86,6 +86,24 @@ internal sealed class YamlNodes(string file, Func<string, string?> env)
         return n;
     }
 
+    /// <summary>A byte count: a whole number of bytes, or with KiB or MiB (4KiB, 32 KiB, 1MiB).</summary>
+    public int Size(YamlNode node, string path, int min, int max)
+    {
+        var s = String(node, path).Trim();
+        var (digits, unit) = s.EndsWith("KiB", StringComparison.Ordinal) ? (s[..^3], 1024L)
+            : s.EndsWith("MiB", StringComparison.Ordinal) ? (s[..^3], 1024L * 1024)
+            : (s, 1L);
+        if (!long.TryParse(digits.TrimEnd(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > int.MaxValue)
+            throw Error(node, path, $"expected a size such as 4KiB, 32KiB or 65536 (bytes), got '{s}'");
+        var bytes = n * unit;
+        if (bytes < min || bytes > max)
+            throw Error(node, path, $"'{s}' is out of range ({SizeText(min)} to {SizeText(max)})");
+        return (int)bytes;
+    }
+
+    private static string SizeText(int bytes) =>
+        bytes % (1024 * 1024) == 0 ? $"{bytes / (1024 * 1024)}MiB" : bytes % 1024 == 0 ? $"{bytes / 1024}KiB" : $"{bytes} bytes";
+
     public TimeSpan Duration(YamlNode node, string path)
     {
         var s = String(node, path);

@@ -42,7 +42,7 @@ public sealed class Listener : ActorBase
     protected override void PreStart() =>
         _ctx.Services.TcpManager.Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024, options: [new Ipv6Only()], pullMode: true)
         {
-            TcpSettings = _ctx.Services.Tcp,
+            TcpSettings = _ctx.Tcp,
         });
 
     protected override bool Receive(object message)

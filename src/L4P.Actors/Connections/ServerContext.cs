@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.IO;
 using L4P.Config;
 using L4P.Proxy;
 using Microsoft.Extensions.Logging;
@@ -18,4 +19,7 @@ public sealed record ServerContext(ServerConfig Server, IActorRef Router, ProxyS
     public Prometheus.Counter.Child BytesUp { get; } = Services.Metrics.Bytes.WithLabels(Server.Name, "client_to_upstream");
 
     public Prometheus.Counter.Child BytesDown { get; } = Services.Metrics.Bytes.WithLabels(Server.Name, "upstream_to_client");
+
+    /// <summary>Akka.IO settings for this server's Bind and every Connect it makes: the proxy's, with the server's frame_size.</summary>
+    public TcpSettings? Tcp { get; } = Server.FrameSize is { } frame && Services.Tcp is { } tcp ? TcpFrames.WithFrameSize(tcp, frame) : Services.Tcp;
 }

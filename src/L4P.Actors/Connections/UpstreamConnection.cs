@@ -235,7 +235,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
             return;
         }
         var endpoint = _addresses[_next++];
-        _ctx.Services.TcpManager.Tell(new Tcp.Connect(endpoint, null, null, remaining + TransportGrace, pullMode: true) { TcpSettings = _ctx.Services.Tcp });
+        _ctx.Services.TcpManager.Tell(new Tcp.Connect(endpoint, null, null, remaining + TransportGrace, pullMode: true) { TcpSettings = _ctx.Tcp });
     }
 
     private void Fail(CloseCode code, string reason) => Fail(new CloseReason(code, null, reason));

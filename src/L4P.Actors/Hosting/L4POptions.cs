@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.IO;
 using L4P.Cluster;
 using L4P.Config;
+using L4P.Connections;
 using L4P.Metrics;
 using L4P.Proxy;
 using L4P.Resolution;
@@ -42,15 +43,6 @@ public sealed class L4POptions
     /// <summary>The default frame: bulk throughput against idle memory (README: Performance).</summary>
     public const int DefaultFrameSize = 32 * 1024;
 
-    /// <summary>The system's Akka.IO settings with L4P's frame size (Akka.IO wants its buffer sizes at least as large).</summary>
-    public static TcpSettings TcpSettingsFor(ActorSystem system, int frameSize)
-    {
-        var settings = TcpSettings.Create(system);
-        return settings with
-        {
-            MaxFrameSizeBytes = frameSize,
-            ReceiveBufferSize = Math.Max(settings.ReceiveBufferSize, frameSize),
-            SendBufferSize = Math.Max(settings.SendBufferSize, frameSize),
-        };
-    }
+    /// <summary>The system's Akka.IO settings with L4P's frame size.</summary>
+    public static TcpSettings TcpSettingsFor(ActorSystem system, int frameSize) => TcpFrames.WithFrameSize(TcpSettings.Create(system), frameSize);
 }

@@ -389,6 +389,26 @@ public sealed class ConfigLoaderTests
     public void Max_connections_must_be_a_positive_whole_number(string value, string expected) =>
         Assert.Equal(expected, Error($"version: 1\nmax_connections: {value}\nservers:\n  a: {{ listen: [\"127.0.0.1:1\"] }}\n"));
 
+    [Theory]
+    [InlineData("4KiB", 4096)]
+    [InlineData("32 KiB", 32768)]
+    [InlineData("1MiB", 1048576)]
+    [InlineData("1024", 1024)]
+    public void Frame_size_is_per_server_in_bytes_KiB_or_MiB(string value, int bytes)
+    {
+        var c = Parse($"version: 1\nservers:\n  a: {{ listen: [\"127.0.0.1:1\"], frame_size: {value} }}\n  b: {{ listen: [\"127.0.0.1:2\"] }}\n");
+        Assert.Equal(bytes, c.Servers.Single(s => s.Name == "a").FrameSize);
+        Assert.Null(c.Servers.Single(s => s.Name == "b").FrameSize);
+    }
+
+    [Theory]
+    [InlineData("512", "l4p.yaml:3:45: servers.a.frame_size: '512' is out of range (1KiB to 1MiB)")]
+    [InlineData("2MiB", "l4p.yaml:3:45: servers.a.frame_size: '2MiB' is out of range (1KiB to 1MiB)")]
+    [InlineData("4kb", "l4p.yaml:3:45: servers.a.frame_size: expected a size such as 4KiB, 32KiB or 65536 (bytes), got '4kb'")]
+    [InlineData("-4KiB", "l4p.yaml:3:45: servers.a.frame_size: expected a size such as 4KiB, 32KiB or 65536 (bytes), got '-4KiB'")]
+    public void Frame_size_out_of_range_or_unreadable_is_one_line(string value, string expected) =>
+        Assert.Equal(expected, Error($"version: 1\nservers:\n  a: {{ listen: [\"127.0.0.1:1\"], frame_size: {value} }}\n"));
+
     [Fact]
     public void Multi_target_upstreams_with_balance_and_check()
     {

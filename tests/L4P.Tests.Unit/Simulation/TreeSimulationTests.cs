@@ -120,6 +120,34 @@ public sealed class TreeSimulationTests : TestKit
         return register.Handler;
     }
 
+    [Fact]
+    public void A_servers_frame_size_reaches_its_bind_and_every_dial_and_other_servers_keep_the_proxys()
+    {
+        var services = _services with { Tcp = TcpFrames.WithFrameSize(TcpSettings.Create(Sys), 32 * 1024) };
+        var config = Parse("""
+            version: 1
+            servers:
+              small: { listen: ["127.0.0.1:8443"], default: a, frame_size: 4KiB }
+              plain: { listen: ["127.0.0.1:8444"], default: a }
+            upstream:
+              a: "tcp://198.51.100.1:443"
+            """);
+        var router = Sys.ActorOf(Router.Props(config, new BackendRegistry(config), services), "router");
+        var small = new ServerContext(config.Servers.Single(s => s.Name == "small"), router, services);
+        var plain = new ServerContext(config.Servers.Single(s => s.Name == "plain"), router, services);
+        Assert.Equal(32 * 1024, plain.Tcp!.MaxFrameSizeBytes);
+
+        var listener = ChildActorOf(Listener.Props(small, ListenAddress));
+        Assert.Equal(4096, _tcp.ExpectMsg<Tcp.Bind>().TcpSettings!.MaxFrameSizeBytes);
+        CreateTestProbe().Send(listener, new Tcp.Bound(ListenAddress));
+        ExpectMsg<ListenerBound>();
+        var inbound = CreateTestProbe();
+        var client = Accept(listener, inbound);
+        var (_, connect) = ExpectDial(client, A);
+        Assert.Equal(4096, connect.TcpSettings!.MaxFrameSizeBytes);
+        Assert.True(connect.TcpSettings.ReceiveBufferSize >= 4096);
+    }
+
     /// <summary>The next dial: to <paramref name="expected"/>, from the client's "up" child.</summary>
     private (IActorRef Up, Tcp.Connect Connect) ExpectDial(IActorRef client, IPEndPoint expected)
     {

@@ -159,6 +159,21 @@ public sealed class PlainRelayTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_server_with_one_KiB_frames_relays_a_large_transfer_both_ways_intact()
+    {
+        await using var backend = TcpBackend.Echo();
+        var yaml = Config(TestPorts.Free(), backend.Endpoint.Port).Replace("maxclients: 100", "maxclients: 100\n    frame_size: 1KiB", StringComparison.Ordinal);
+        await using var proxy = await InProcessProxy.StartAsync(yaml, output);
+
+        var payload = new byte[200_000];
+        new Random(7).NextBytes(payload);
+        using var client = await Net.ConnectAsync(proxy.Listen("plain"));
+        var reading = Net.ReadExactlyAsync(client, payload.Length);
+        await client.SendAsync(payload);
+        Assert.Equal(payload, await reading);
+    }
+
+    [Fact]
     public async Task Maxclients_closes_the_extra_client_while_the_first_works_and_frees_the_slot()
     {
         await using var backend = TcpBackend.Echo();
