@@ -31,9 +31,12 @@ public sealed class L4POptions
     /// <summary>The seams the proxy's actors use, from these options and what the host provides.</summary>
     internal ProxyServices Services(ActorSystem system, ProxyConfig config, ILoggerFactory logs, ProxyMetrics metrics)
     {
-        var dns = Dns ?? (config.Resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(config.Resolver, logs.CreateLogger("L4P.Resolution")));
-        var services = new ProxyServices(system.Tcp(), dns, logs, metrics)
+        var log = logs.CreateLogger("L4P.Resolution");
+        IDnsLookup Lookup(ResolverConfig resolver) => resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(resolver, log);
+        var services = new ProxyServices(system.Tcp(), Dns ?? Lookup(config.Resolver), logs, metrics)
         {
+            // A host's own lookup serves every generation; L4P's follows each generation's resolver: section.
+            DnsFor = Dns is null ? Lookup : null,
             Status = new ProxyStatus(Version),
             Tcp = TcpSettingsFor(system, MaxFrameSize ?? DefaultFrameSize),
         };

@@ -18,6 +18,16 @@ public sealed record ProxyServices(IActorRef TcpManager, IDnsLookup Dns, ILogger
     /// <summary>Ejected upstream addresses, node-wide (shared with the fleet in cluster mode).</summary>
     public OutlierTable Outliers { get; init; } = new(Logs, Metrics);
 
+    /// <summary>
+    /// The DNS lookup for one config generation's <c>resolver:</c> (its nameservers and timeout), so a
+    /// reload that changes them takes effect. Null: <see cref="Dns"/> serves every generation (a test's
+    /// script, or a lookup the host supplied).
+    /// </summary>
+    public Func<Config.ResolverConfig, IDnsLookup>? DnsFor { get; init; }
+
+    /// <summary>The lookup a generation with <paramref name="resolver"/> uses.</summary>
+    public IDnsLookup DnsOf(Config.ResolverConfig resolver) => DnsFor?.Invoke(resolver) ?? Dns;
+
     /// <summary>Which DNS names this node looks up periodically (cluster mode: the ones it owns).</summary>
     public INameOwnership Ownership { get; init; } = INameOwnership.All;
 

@@ -76,7 +76,7 @@ public sealed class Router : ActorBase, IWithTimers
                 $"check-{Uri.EscapeDataString(u.Name)}");
         }
         var publisher = new EventStreamPublisher(Context.System.EventStream, _services.FleetBackends);
-        Context.ActorOf(Resolver.Props(_config, _services.Dns, publisher, _log, _services.Metrics, _services.Ownership), "resolver");
+        Context.ActorOf(Resolver.Props(_config, _services.DnsOf(_config.Resolver), publisher, _log, _services.Metrics, _services.Ownership), "resolver");
     }
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);

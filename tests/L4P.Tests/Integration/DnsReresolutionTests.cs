@@ -54,6 +54,34 @@ public sealed class DnsReresolutionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_reload_that_changes_the_nameservers_asks_the_new_ones()
+    {
+        var port = TestPorts.Free();
+        await using var a = TcpBackend.Named("A", IPAddress.Parse("127.0.0.2"), port);
+        await using var b = TcpBackend.Named("B", IPAddress.Parse("127.0.0.3"), port);
+        using var first = new Dnsmasq("127.0.0.2 svc.test\n");
+        using var second = new Dnsmasq("127.0.0.3 svc.test\n");
+        var listen = TestPorts.Free();
+        string Yaml(Dnsmasq dns) => $$"""
+            version: 1
+            resolver: { nameservers: ["{{dns.Endpoint}}"], interval: 1h }
+            servers:
+              plain: { listen: ["127.0.0.1:{{listen}}"], default: svc }
+            upstream:
+              svc: "tcp4://svc.test:{{port}}"
+            """;
+        await using var proxy = await InProcessProxy.StartAsync(Yaml(first), output);
+        using (var c = await Net.ConnectAsync(proxy.Listen("plain")))
+            Assert.Equal("A", Encoding.ASCII.GetString(await Net.ReadExactlyAsync(c, 1)));
+
+        // The new generation starts with its own first lookup, at the nameserver it names.
+        var reloaded = await proxy.Proxy.ReloadAsync(L4P.Config.ConfigLoader.Parse(Yaml(second), "test.yaml", _ => null));
+        Assert.Equal(L4P.Proxy.ReloadOutcome.Applied, reloaded.Outcome);
+        using (var c = await Net.ConnectAsync(proxy.Listen("plain")))
+            Assert.Equal("B", Encoding.ASCII.GetString(await Net.ReadExactlyAsync(c, 1)));
+    }
+
+    [Fact]
     public async Task A_name_that_never_resolves_fails_its_connections_fast_and_the_proxy_still_starts()
     {
         using var dns = new Dnsmasq("127.0.0.2 other.test\n");
