@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using System.Text.Json;
 using L4P.Metrics;
 
 namespace L4P.Builtins;
@@ -24,64 +23,60 @@ public static class StatusPage
 
     public static byte[] Build(ProxyStatus status, ProxyMetrics metrics, DateTimeOffset now)
     {
-        using var doc = JsonDocument.Parse(StatusReport.Build(status, metrics, now));
-        var s = doc.RootElement;
+        var s = StatusReport.Snapshot(status, metrics, now);
         var html = Template.Value
-            .Replace("<!--=version-->", Esc(s.GetProperty("version").GetString()), StringComparison.Ordinal)
-            .Replace("<!--=now-->", Esc(Time(s.GetProperty("now"), "yyyy-MM-dd HH:mm:ss")), StringComparison.Ordinal)
-            .Replace("<!--=uptime-->", Esc(Duration(s.GetProperty("uptime_seconds").GetDouble())), StringComparison.Ordinal)
-            .Replace("<!--=generation-->", s.TryGetProperty("generation", out var g) ? Num(g) : "-", StringComparison.Ordinal)
-            .Replace("<!--=loaded-->", s.TryGetProperty("config_loaded_at", out var l) ? Esc(Time(l, "yyyy-MM-dd HH:mm:ss")) : "-", StringComparison.Ordinal)
-            .Replace("<!--=ceiling-->", Num(s.GetProperty("max_connections")), StringComparison.Ordinal)
-            .Replace("<!--=servers-->", Servers(s.GetProperty("servers")), StringComparison.Ordinal)
-            .Replace("<!--=upstreams-->", Upstreams(s.GetProperty("upstreams")), StringComparison.Ordinal);
+            .Replace("<!--=version-->", Esc(s.Version), StringComparison.Ordinal)
+            .Replace("<!--=now-->", Esc(Time(s.Now, "yyyy-MM-dd HH:mm:ss")), StringComparison.Ordinal)
+            .Replace("<!--=uptime-->", Esc(Duration(s.UptimeSeconds)), StringComparison.Ordinal)
+            .Replace("<!--=generation-->", Num(s.Generation), StringComparison.Ordinal)
+            .Replace("<!--=loaded-->", s.ConfigLoadedAt is { } l ? Esc(Time(l, "yyyy-MM-dd HH:mm:ss")) : "-", StringComparison.Ordinal)
+            .Replace("<!--=ceiling-->", Num(s.MaxConnections), StringComparison.Ordinal)
+            .Replace("<!--=servers-->", Servers(s.Servers), StringComparison.Ordinal)
+            .Replace("<!--=upstreams-->", Upstreams(s.Upstreams), StringComparison.Ordinal);
         return Encoding.UTF8.GetBytes(html);
     }
 
-    private static string Servers(JsonElement servers)
+    private static string Servers(IReadOnlyList<ServerStatus> servers)
     {
         var b = new StringBuilder();
-        foreach (var v in servers.EnumerateArray())
+        foreach (var v in servers)
         {
-            var name = Esc(v.GetProperty("name").GetString());
-            var listen = v.GetProperty("listen").EnumerateArray().ToList();
+            var name = Esc(v.Name);
             b.Append("\n    <div class=\"card\" data-server=\"").Append(name).Append("\"><h3>").Append(name).Append(" <small>")
-                .Append(v.GetProperty("tls").GetBoolean() ? "tls, " : "").Append("default ").Append(Esc(v.GetProperty("default").GetString()))
+                .Append(v.Tls ? "tls, " : "").Append("default ").Append(Esc(v.Default))
                 .Append("</small></h3>\n    <table><tr><th>listen</th><th>maxclients use</th><th>active</th><th>total</th><th>rejected</th><th>bytes in</th><th>bytes out</th></tr>\n    ");
-            for (var i = 0; i < listen.Count; i++)
+            for (var i = 0; i < v.Listen.Count; i++)
             {
-                var a = listen[i];
-                b.Append("<tr><td>").Append(Esc(a.GetProperty("address").GetString())).Append("</td><td>")
-                    .Append(Bar(a.GetProperty("active").GetDouble(), a.GetProperty("maxclients").GetDouble())).Append("</td>\n      ")
-                    .Append("<td class=\"num\" data-field=\"active\">").Append(Num(a.GetProperty("active"))).Append("</td>\n      ");
+                var a = v.Listen[i];
+                b.Append("<tr><td>").Append(Esc(a.Address)).Append("</td><td>")
+                    .Append(Bar(a.Active, a.Maxclients)).Append("</td>\n      ")
+                    .Append("<td class=\"num\" data-field=\"active\">").Append(Num(a.Active)).Append("</td>\n      ");
                 if (i == 0)
                 {
-                    var rows = listen.Count.ToString(CultureInfo.InvariantCulture);
-                    b.Append("<td class=\"num\" data-field=\"total\" rowspan=\"").Append(rows).Append("\">").Append(Num(v.GetProperty("total"))).Append("</td>\n      ")
-                        .Append("<td class=\"num\" data-field=\"rejected\" rowspan=\"").Append(rows).Append("\">").Append(Num(v.GetProperty("rejected"))).Append("</td>\n      ")
-                        .Append("<td class=\"num\" data-field=\"bytes_in\" rowspan=\"").Append(rows).Append("\">").Append(Bytes(v.GetProperty("bytes_in").GetDouble())).Append("</td>\n      ")
-                        .Append("<td class=\"num\" data-field=\"bytes_out\" rowspan=\"").Append(rows).Append("\">").Append(Bytes(v.GetProperty("bytes_out").GetDouble())).Append("</td>");
+                    var rows = v.Listen.Count.ToString(CultureInfo.InvariantCulture);
+                    b.Append("<td class=\"num\" data-field=\"total\" rowspan=\"").Append(rows).Append("\">").Append(Num(v.Total)).Append("</td>\n      ")
+                        .Append("<td class=\"num\" data-field=\"rejected\" rowspan=\"").Append(rows).Append("\">").Append(Num(v.Rejected)).Append("</td>\n      ")
+                        .Append("<td class=\"num\" data-field=\"bytes_in\" rowspan=\"").Append(rows).Append("\">").Append(Bytes(v.BytesIn)).Append("</td>\n      ")
+                        .Append("<td class=\"num\" data-field=\"bytes_out\" rowspan=\"").Append(rows).Append("\">").Append(Bytes(v.BytesOut)).Append("</td>");
                 }
                 b.Append("</tr>");
             }
-            b.Append("\n    <tr><td colspan=\"7\" class=\"kv\">results: ").Append(Kv(v.GetProperty("results")))
-                .Append("<br>routes: ").Append(Kv(v.GetProperty("routes"))).Append("</td></tr></table></div>");
+            b.Append("\n    <tr><td colspan=\"7\" class=\"kv\">results: ").Append(Kv(v.Results))
+                .Append("<br>routes: ").Append(Kv(v.Routes)).Append("</td></tr></table></div>");
         }
         return b.ToString();
     }
 
-    private static string Upstreams(JsonElement upstreams)
+    private static string Upstreams(IReadOnlyList<UpstreamStatus> upstreams)
     {
         var b = new StringBuilder();
-        foreach (var u in upstreams.EnumerateArray())
+        foreach (var u in upstreams)
         {
-            var name = Esc(u.GetProperty("name").GetString());
-            var addresses = u.GetProperty("addresses").EnumerateArray()
-                .Select(a => (Address: a.GetProperty("address").GetString(), State: a.GetProperty("state").GetString()))
-                .DefaultIfEmpty((Address: "(none)", State: "down")).ToList();
+            var name = Esc(u.Name);
+            var addresses = u.Addresses.Select(a => (a.Address, a.State)).DefaultIfEmpty((Address: "(none)", State: "down")).ToList();
             var rows = addresses.Count.ToString(CultureInfo.InvariantCulture);
             b.Append("\n    <div class=\"card\" data-upstream=\"").Append(name).Append("\"><h3>").Append(name).Append(" <small>")
-                .Append(Esc(u.GetProperty("url").GetString())).Append("</small></h3>\n    ")
+                .Append(Esc(u.Url)).Append("</small></h3>\n    ")
                 .Append("<table><tr><th>address</th><th>state</th><th>last DNS change</th><th>connect p50</th><th>connect p99</th><th>connections</th></tr>\n    ");
             for (var i = 0; i < addresses.Count; i++)
             {
@@ -89,17 +84,16 @@ public static class StatusPage
                 b.Append("<tr><td>").Append(Esc(addresses[i].Address)).Append("</td>\n      <td class=\"state ").Append(state).Append("\">").Append(state).Append("</td>\n      ");
                 if (i == 0)
                 {
-                    var changed = u.GetProperty("last_dns_change");
-                    b.Append("<td rowspan=\"").Append(rows).Append("\">").Append(changed.ValueKind == JsonValueKind.Null ? "-" : Esc(Time(changed, "HH:mm:ss"))).Append("</td>\n      ")
-                        .Append("<td class=\"num\" rowspan=\"").Append(rows).Append("\">").Append(Ms(u.GetProperty("connect_ms_p50"))).Append("</td>\n      ")
-                        .Append("<td class=\"num\" rowspan=\"").Append(rows).Append("\">").Append(Ms(u.GetProperty("connect_ms_p99"))).Append("</td>\n      ")
-                        .Append("<td class=\"num\" data-field=\"connections\" rowspan=\"").Append(rows).Append("\">").Append(Num(u.GetProperty("connections"))).Append("</td>");
+                    b.Append("<td rowspan=\"").Append(rows).Append("\">").Append(u.LastDnsChange is { } changed ? Esc(Time(changed, "HH:mm:ss")) : "-").Append("</td>\n      ")
+                        .Append("<td class=\"num\" rowspan=\"").Append(rows).Append("\">").Append(Ms(u.ConnectMsP50)).Append("</td>\n      ")
+                        .Append("<td class=\"num\" rowspan=\"").Append(rows).Append("\">").Append(Ms(u.ConnectMsP99)).Append("</td>\n      ")
+                        .Append("<td class=\"num\" data-field=\"connections\" rowspan=\"").Append(rows).Append("\">").Append(Num(u.Connections)).Append("</td>");
                 }
                 b.Append("</tr>");
             }
-            b.Append("\n    <tr><td colspan=\"6\" class=\"kv\">results: ").Append(Kv(u.GetProperty("results")))
-                .Append("<br>CONNECT status: ").Append(Kv(u.GetProperty("connect_status")))
-                .Append("; DNS failures: ").Append(Num(u.GetProperty("dns_failures"))).Append("</td></tr></table></div>");
+            b.Append("\n    <tr><td colspan=\"6\" class=\"kv\">results: ").Append(Kv(u.Results))
+                .Append("<br>CONNECT status: ").Append(Kv(u.ConnectStatus))
+                .Append("; DNS failures: ").Append(Num(u.DnsFailures)).Append("</td></tr></table></div>");
         }
         return b.ToString();
     }
@@ -107,14 +101,11 @@ public static class StatusPage
     private static string Esc(string? s) => WebUtility.HtmlEncode(s ?? "");
 
     /// <summary>As the script's <c>num</c> (en-US grouping): "-" for null.</summary>
-    private static string Num(JsonElement n) => n.ValueKind == JsonValueKind.Number ? Num(n.GetDouble()) : "-";
+    private static string Num(double? n) => n is { } v ? v.ToString("#,0.###", CultureInfo.InvariantCulture) : "-";
 
-    private static string Num(double n) => n.ToString("#,0.###", CultureInfo.InvariantCulture);
+    private static string Ms(double? n) => n is { } v ? v.ToString(CultureInfo.InvariantCulture) + " ms" : "-";
 
-    private static string Ms(JsonElement n) => n.ValueKind == JsonValueKind.Number ? n.GetDouble().ToString(CultureInfo.InvariantCulture) + " ms" : "-";
-
-    private static string Time(JsonElement iso, string format) =>
-        iso.GetDateTimeOffset().ToUniversalTime().ToString(format, CultureInfo.InvariantCulture) + " UTC";
+    private static string Time(DateTimeOffset at, string format) => at.ToUniversalTime().ToString(format, CultureInfo.InvariantCulture) + " UTC";
 
     private static string Bytes(double n)
     {
@@ -135,11 +126,8 @@ public static class StatusPage
         return (d > 0 ? $"{d}d " : "") + (d > 0 || h > 0 ? $"{h}h " : "") + $"{m}m {s % 60}s";
     }
 
-    private static string Kv(JsonElement o)
-    {
-        var parts = o.EnumerateObject().Select(p => Esc(p.Name) + "=" + Num(p.Value)).ToList();
-        return parts.Count == 0 ? "-" : string.Join(", ", parts);
-    }
+    private static string Kv(IReadOnlyDictionary<string, double> counts) =>
+        counts.Count == 0 ? "-" : string.Join(", ", counts.Select(p => Esc(p.Key) + "=" + Num(p.Value)));
 
     private static string Bar(double active, double max)
     {
