@@ -33,10 +33,12 @@ public sealed class L4POptions
     {
         var log = logs.CreateLogger("L4P.Resolution");
         IDnsLookup Lookup(ResolverConfig resolver) => resolver.Nameservers.IsEmpty ? SystemDnsLookup.Instance : new NameserverDnsLookup(resolver, log);
-        var services = new ProxyServices(system.Tcp(), Dns ?? Lookup(config.Resolver), logs, metrics)
+        var first = Dns ?? Lookup(config.Resolver);
+        var services = new ProxyServices(system.Tcp(), first, logs, metrics)
         {
-            // A host's own lookup serves every generation; L4P's follows each generation's resolver: section.
-            DnsFor = Dns is null ? Lookup : null,
+            // A host's own lookup serves every generation; L4P's follows each generation's resolver:
+            // section (the first generation's is the one built here).
+            DnsFor = Dns is not null ? null : resolver => ReferenceEquals(resolver, config.Resolver) ? first : Lookup(resolver),
             Status = new ProxyStatus(Version),
             Tcp = TcpSettingsFor(system, MaxFrameSize ?? DefaultFrameSize),
         };
