@@ -98,7 +98,7 @@ public static class Program
             sighup?.Dispose();
             return 0;
         }
-        catch (BindFailedException e)
+        catch (ProxyStartException e)
         {
             await Console.Error.WriteLineAsync($"l4p: {e.Message}");
             return 1;

@@ -103,7 +103,7 @@ public sealed class L4PSimulation
             Outliers = new OutlierTable(factory, metrics, clock),
             Status = new ProxyStatus("simulation"),
         };
-        var root = testKit.Sys.ActorOf(ProxyRoot.Props(config, services), "proxy");
+        var root = testKit.Sys.ActorOf(ProxyGuardian.Props(config, services), "proxy");
         control.Send(root, ProxyRoot.WaitReady.Instance);
         var answer = control.ReceiveOne(control.RemainingOrDefault)
             ?? throw new XunitException("the proxy did not get ready: no first DNS round or bind finished in time");

@@ -43,6 +43,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
 
     private readonly ServerContext _ctx;
     private readonly IActorRef _inbound;
+    private OwnedConnection? _owned;
     private EndPoint _remote;
     private EndPoint _local;
     private readonly ConnectionStats _stats;
@@ -89,14 +90,28 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     {
         // Registering at once keeps Akka.IO's register-timeout out of the picture; pull mode means
         // nothing is read until we ask.
-        _inbound.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
-        Context.Watch(_inbound);
+        _owned = OwnedConnection.Register(_inbound, Context, keepOpenOnPeerClosed: true);
         if (!_ctx.Server.AcceptProxy) AfterProxyHeader(ByteString.Empty);
         else if (IsTrustedProxySender()) StartReadingProxyHeader();
         else CloseClient(CloseCode.ProxyProtocolUntrusted, $"accept_proxy_from: {_remote} may not send a PROXY header");
     }
 
-    protected override void PostStop() => ReleaseRented();
+    /// <summary>
+    /// Whatever stopped us (the pair's end, a failure, the listener's stop), the client socket is reset
+    /// unless it has ended, and the state's buffer goes back; the child stops with us and resets its own.
+    /// </summary>
+    protected override void PostStop()
+    {
+        _owned?.Release();
+        ReleaseRented();
+    }
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is InjectedFault fault) throw new InjectedFaultException(fault.Reason);
+        _owned?.Observe(message, Sender);
+        return base.AroundReceive(receive, message);
+    }
 
     /// <summary>
     /// Every state change goes through here. A state that rents from a pool (a buffer) passes
@@ -416,7 +431,12 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private bool ServingHealth(object message, HealthSession health) =>
         message is IdleCheck ? OnIdleCheck(null) : health.Handle(message, Sender, Self) || Closing(message);
 
-    /// <summary>Waiting for the socket and the child to stop; also the fallback of every state.</summary>
+    /// <summary>
+    /// Waiting for the socket and the child to stop; also the fallback of every state. Late messages: a
+    /// <c>RouteDecision</c> or <c>UpstreamConnected</c> that crossed our close is dropped (the child was
+    /// told to stop, and its PostStop resets the socket it owns); timers and socket events of states we
+    /// have left are dropped; a death is counted where it matters (ours, the child's) and ignored otherwise.
+    /// </summary>
     private bool Closing(object message)
     {
         switch (message)

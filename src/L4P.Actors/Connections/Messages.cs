@@ -20,3 +20,12 @@ public sealed record StopAccepting : Signal<StopAccepting>;
 
 /// <summary>ProxyRoot -> Listener on reload: new connections on this address use this config.</summary>
 public sealed record UpdateContext(ServerContext Context);
+
+/// <summary>
+/// Test seam (internal): the actor that receives it throws <see cref="InjectedFaultException"/> in whatever
+/// state it is, so the tests can prove what a failure leaves behind.
+/// </summary>
+internal sealed record InjectedFault(string Reason);
+
+/// <summary>The exception an <see cref="InjectedFault"/> raises.</summary>
+internal sealed class InjectedFaultException(string message) : Exception(message);

@@ -9,11 +9,13 @@ namespace L4P.Connections;
 
 /// <summary>
 /// The outbound side of one proxied connection, the supervised child of its <see cref="ClientConnection"/>
-/// and handler of the upstream Akka.IO connection: dial the router's addresses in order within the
-/// connect timeout, send CONNECT and read the proxy's answer when a via applies, queue the PROXY header
-/// and the client's sniffed bytes, then relay upstream -> client (its <see cref="RelayLeg"/>). It tells
-/// its parent <see cref="UpstreamConnected"/> only once the tunnel is open (or <see cref="UpstreamFailed"/>),
-/// reports each connect outcome to the router, and stops once the upstream socket has stopped.
+/// and the owner of the upstream Akka.IO connection (<see cref="OwnedConnection"/>: it dials and registers
+/// itself, so its PostStop is what closes that socket when it is stopped). States, each a behaviour over
+/// its own data: Dialling (the router's addresses in order within the connect timeout) -> Handshaking
+/// (the CONNECT exchange, when a via applies; its reply buffer) -> Relaying (upstream -> client, its
+/// <see cref="RelayLeg"/>). The PROXY header and the client's sniffed bytes are queued first. It tells
+/// its parent <see cref="UpstreamConnected"/> only once the tunnel is open (or <see cref="UpstreamFailed"/>
+/// and stops), reports each connect outcome to the router, and stops once the upstream socket has stopped.
 /// </summary>
 public sealed class UpstreamConnection : ActorBase, IWithTimers
 {
@@ -31,13 +33,14 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     private readonly long _started;
 
     private ByteString _initial;
-    private BoundedBuffer? _reply;
     private int _next;
     private int _reported;
     private string _lastError = "";
     private IPEndPoint? _acquired;
-    private IActorRef? _outbound;
-    private RelayLeg? _leg;
+
+    // What PostStop releases, whatever the state: the socket once connected, and the state's pooled buffer.
+    private OwnedConnection? _socket;
+    private Action? _release;
 
     public UpstreamConnection(ServerContext ctx, UpstreamPlan plan, IPEndPoint[] addresses, IActorRef inbound, ConnectionStats stats, ByteString initial)
     {
@@ -69,31 +72,52 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     protected override void PostStop()
     {
-        _reply?.Release();
+        _socket?.Release();
+        LeaveState();
         if (_acquired is not null) _ctx.Router.Tell(new UpstreamReleased(_upstream.Name, _acquired));
     }
 
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is InjectedFault fault) throw new InjectedFaultException(fault.Reason);
+        _socket?.Observe(message, Sender);
+        return base.AroundReceive(receive, message);
+    }
+
+    private void Enter(Receive state, Action? release = null)
+    {
+        LeaveState();
+        _release = release;
+        Become(state);
+    }
+
+    private void LeaveState()
+    {
+        var release = _release;
+        _release = null;
+        release?.Invoke();
+    }
+
+    /// <summary>Dialling: one address at a time, the next after a failure, until one connects or the time is up.</summary>
     protected override bool Receive(object message)
     {
         switch (message)
         {
             case Tcp.Connected c:
-                _outbound = Sender;
+                var socket = _socket = OwnedConnection.Register(Sender, Context, keepOpenOnPeerClosed: true);
                 _stats.UpstreamAddress = c.RemoteAddress;
                 _acquired = _addresses[_next - 1];
                 _ctx.Router.Tell(new DialOutcome(_upstream.Name, _acquired, Connected: true));
-                _outbound.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
-                Context.Watch(_outbound);
                 if (_plan.Connect is not { } connect)
                 {
-                    Open(ByteString.Empty);
+                    Open(socket, ByteString.Empty);
                     return true;
                 }
                 // The timer keeps running: connect_timeout covers the CONNECT exchange too.
-                _outbound.Tell(Tcp.Write.Create(ByteString.FromBytes(connect.For(_plan.Target!))));
-                _reply = new BoundedBuffer(ConnectReply.MaxHeaderBytes);
-                _outbound.Tell(Tcp.ResumeReading.Instance);
-                Become(Handshaking);
+                socket.Socket.Tell(Tcp.Write.Create(ByteString.FromBytes(connect.For(_plan.Target!))));
+                var reply = new BoundedBuffer(ConnectReply.MaxHeaderBytes);
+                socket.Socket.Tell(Tcp.ResumeReading.Instance);
+                Enter(m => Handshaking(m, socket, reply), reply.Release);
                 return true;
             case Tcp.CommandFailed { Cmd: Tcp.Connect failed } f:
                 _lastError = $"{failed.RemoteAddress}: {(f.Cause.HasValue ? f.Cause.Value.Message : "connect failed")}";
@@ -105,49 +129,54 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
                 Fail(CloseCode.ConnectTimeout, $"connect timeout after {Durations.Format(_plan.Timeout)} (upstream {_upstream.Name})");
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
-                Context.Stop(Self); // the client left while we were dialling: nobody to connect for
+                // The client left while we were dialling: nobody to connect for. The dial in flight has us as
+                // its commander, whose death Akka.IO does watch until Register.
+                Context.Stop(Self);
                 return true;
             default:
-                return false;
+                return Late(message);
         }
     }
 
-    /// <summary>Reading the proxy's reply to CONNECT; the client is not relayed until it says 2xx.</summary>
-    private bool Handshaking(object message)
+    /// <summary>Reading the proxy's reply to CONNECT into <paramref name="reply"/>; the client is not relayed until it says 2xx.</summary>
+    private bool Handshaking(object message, OwnedConnection socket, BoundedBuffer reply)
     {
         switch (message)
         {
-            case Tcp.Received r when Sender.Equals(_outbound):
-                _reply!.Append(r.Data);
+            case Tcp.Received r when Sender.Equals(socket.Socket):
+                reply.Append(r.Data);
                 // The parser answers too large at MaxHeaderBytes: it never needs more than the buffer holds.
-                var reply = ConnectReply.Parse(_reply.Span);
-                switch (reply.Status)
+                var parsed = ConnectReply.Parse(reply.Span);
+                switch (parsed.Status)
                 {
                     case ConnectReply.Status.NeedMore:
-                        _outbound!.Tell(Tcp.ResumeReading.Instance);
+                        socket.Socket.Tell(Tcp.ResumeReading.Instance);
                         break;
-                    case ConnectReply.Status.Complete when reply.IsSuccess:
+                    case ConnectReply.Status.Complete when parsed.IsSuccess:
                         // Bytes after the header block are the tunnel's first bytes: they reach the client first.
-                        _reply.Consume(reply.HeaderLength);
-                        Open(_reply.Rest);
+                        // Rest is a copy: the buffer goes back to the pool as Relaying is entered.
+                        reply.Consume(parsed.HeaderLength);
+                        Open(socket, reply.Rest);
                         break;
                     case ConnectReply.Status.Complete:
-                        FailHandshake(new CloseReason(CloseCode.ProxyStatus, reply.Code, $"proxy refused CONNECT {_plan.Target}: {LogText.Escape(reply.StatusLine)}{Explain(reply.Code)}"));
+                        Fail(new CloseReason(CloseCode.ProxyStatus, parsed.Code, $"proxy refused CONNECT {_plan.Target}: {LogText.Escape(parsed.StatusLine)}{Explain(parsed.Code)}"));
                         break;
                     default:
-                        FailHandshake(CloseCode.ProxyBadReply, $"bad CONNECT reply from proxy: {reply.Problem}");
+                        Fail(CloseCode.ProxyBadReply, $"bad CONNECT reply from proxy: {parsed.Problem}");
                         break;
                 }
                 return true;
-            case Tcp.PeerClosed or Tcp.ConnectionClosed when Sender.Equals(_outbound):
-                FailHandshake(CloseCode.ProxyClosed, $"proxy closed the connection before answering CONNECT {_plan.Target}");
+            case Tcp.PeerClosed or Tcp.ConnectionClosed when Sender.Equals(socket.Socket):
+                Fail(CloseCode.ProxyClosed, $"proxy closed the connection before answering CONNECT {_plan.Target}");
+                return true;
+            case Terminated t when t.ActorRef.Equals(socket.Socket):
+                Fail(CloseCode.ProxyClosed, $"the connection to the proxy stopped before it answered CONNECT {_plan.Target}");
                 return true;
             case ConnectTimedOut:
-                FailHandshake(CloseCode.ConnectTimeout, $"connect timeout after {Durations.Format(_plan.Timeout)}: no answer to CONNECT {_plan.Target} from the proxy");
+                Fail(CloseCode.ConnectTimeout, $"connect timeout after {Durations.Format(_plan.Timeout)}: no answer to CONNECT {_plan.Target} from the proxy");
                 return true;
             case Terminated t when t.ActorRef.Equals(_inbound):
-                _outbound!.Tell(Tcp.Close.Instance);
-                Context.Stop(Self);
+                Context.Stop(Self); // the client left mid-CONNECT: PostStop resets the proxy's socket
                 return true;
             default:
                 return Late(message);
@@ -165,47 +194,41 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     /// The tunnel is open. The PROXY header and the sniffed bytes are queued on the upstream socket before
     /// the parent learns of it, so they precede everything it relays (Akka.IO writes in arrival order).
     /// </summary>
-    private void Open(ByteString first)
+    private void Open(OwnedConnection socket, ByteString first)
     {
         Timers.Cancel(ConnectTimedOut.Instance);
         _ctx.Services.Metrics.ObserveUpstreamConnect(_upstream.Name, _ctx.Services.Time.GetElapsedTime(_started).TotalSeconds);
-        _reply?.Release();
-        _reply = null;
-        if (_plan.ProxyHeader is { } header) _outbound!.Tell(Tcp.Write.Create(ByteString.FromBytes(header)));
+        var outbound = socket.Socket;
+        if (_plan.ProxyHeader is { } header) outbound.Tell(Tcp.Write.Create(ByteString.FromBytes(header)));
         if (!_initial.IsEmpty)
         {
             _stats.AddUp(_initial.Count);
-            _outbound!.Tell(Tcp.Write.Create(_initial));
+            outbound.Tell(Tcp.Write.Create(_initial));
             _initial = ByteString.Empty;
         }
-        Context.Parent.Tell(new UpstreamConnected(_outbound!, _stats.UpstreamAddress!));
-        _leg = new RelayLeg(_outbound!, _inbound, _stats.AddDown, Timers);
-        _leg.StartWith(first, Self);
-        Become(Relaying);
+        Context.Parent.Tell(new UpstreamConnected(outbound, _stats.UpstreamAddress!));
+        var leg = new RelayLeg(outbound, _inbound, _stats.AddDown, Timers);
+        Enter(m => Relaying(m, leg));
+        leg.StartWith(first, Self);
     }
 
-    private void FailHandshake(CloseCode code, string reason) => FailHandshake(new CloseReason(code, null, reason));
-
-    private void FailHandshake(CloseReason reason)
+    private bool Relaying(object message, RelayLeg leg)
     {
-        _outbound!.Tell(Tcp.Close.Instance);
-        Fail(reason);
-    }
-
-    private bool Relaying(object message)
-    {
-        if (!_leg!.Handle(message, Sender, Self, out var reason)) return Late(message);
+        if (!leg.Handle(message, Sender, Self, out var reason)) return Late(message);
         if (reason is not null) _stats.SetClose(CloseCode.UpstreamReset, reason);
-        if (_leg.SourceStopped) Context.Stop(Self);
+        if (leg.SourceStopped) Context.Stop(Self);
         return true;
     }
 
-    /// <summary>An upstream socket that connected after we gave up is aborted; other late events are dropped.</summary>
+    /// <summary>
+    /// Every state's fallback. An upstream socket that connected after we moved on is not ours: aborted.
+    /// Other socket events, deaths and timers that outlived their state are dropped.
+    /// </summary>
     private bool Late(object message)
     {
         switch (message)
         {
-            case Tcp.Connected when !Sender.Equals(_outbound):
+            case Tcp.Connected when _socket is not null && !Sender.Equals(_socket.Socket):
                 Sender.Tell(Tcp.Abort.Instance);
                 return true;
             case Tcp.Event or Tcp.CommandFailed or Terminated or ConnectTimedOut:
@@ -240,6 +263,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     private void Fail(CloseCode code, string reason) => Fail(new CloseReason(code, null, reason));
 
+    /// <summary>No tunnel: the parent hears why, and PostStop resets the socket if there is one.</summary>
     private void Fail(CloseReason reason)
     {
         Timers.Cancel(ConnectTimedOut.Instance);

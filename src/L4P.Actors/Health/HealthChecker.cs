@@ -12,7 +12,8 @@ namespace L4P.Health;
 /// address its router last named in <see cref="Targets"/> (one probe at a time per address). <c>fall</c>
 /// failures in a row make a <see cref="Verdict"/> "down" for the router (new connections skip the
 /// address), <c>rise</c> successes one "up". Addresses start up. Each change is logged once and exported
-/// as <c>l4p_upstream_up</c>.
+/// as <c>l4p_upstream_up</c>. Probes are watched: one that dies without reporting counts as a failed
+/// check, so that address is probed again at the next tick instead of never.
 /// </summary>
 public sealed class HealthChecker : ActorBase, IWithTimers
 {
@@ -39,6 +40,7 @@ public sealed class HealthChecker : ActorBase, IWithTimers
     private readonly ILogger _log;
     private readonly ProxyMetrics _metrics;
     private readonly Dictionary<IPEndPoint, State> _states = [];
+    private readonly Dictionary<IActorRef, IPEndPoint> _probes = [];
 
     public HealthChecker(TcpUpstreamConfig upstream, ImmutableArray<IPEndPoint> endpoints, IActorRef tcpManager, ILogger log, ProxyMetrics metrics)
     {
@@ -76,10 +78,18 @@ public sealed class HealthChecker : ActorBase, IWithTimers
                     }
                     if (state.Probing) continue;
                     state.Probing = true;
-                    Context.ActorOf(CheckProbe.Props(ep, _check, _tcp));
+                    var probe = Context.ActorOf(CheckProbe.Props(ep, _check, _tcp));
+                    Context.Watch(probe);
+                    _probes[probe] = ep;
                 }
                 return true;
+            case Terminated t when _probes.Remove(t.ActorRef, out var probed):
+                Self.Tell(new CheckProbe.Result(probed, false, "the probe stopped without a result"));
+                return true;
+            case Terminated:
+                return true; // a probe that had reported
             case CheckProbe.Result r when _states.TryGetValue(r.Endpoint, out var s):
+                if (!Sender.Equals(Self)) _probes.Remove(Sender);
                 s.Probing = false;
                 if (r.Ok)
                 {
@@ -93,6 +103,7 @@ public sealed class HealthChecker : ActorBase, IWithTimers
                 }
                 return true;
             case CheckProbe.Result:
+                if (!Sender.Equals(Self)) _probes.Remove(Sender);
                 return true;
             default:
                 return false;

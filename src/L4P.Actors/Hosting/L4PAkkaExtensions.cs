@@ -14,8 +14,9 @@ namespace L4P.Hosting;
 public static class L4PAkkaExtensions
 {
     /// <summary>
-    /// Starts the proxy for <paramref name="config"/> under <c>/user/proxy</c> when the actor system
-    /// starts, registered as <c>IRequiredActor&lt;ProxyRoot&gt;</c>. Logs go to the host's
+    /// Starts the proxy for <paramref name="config"/> under <c>/user/proxy</c> (a <see cref="ProxyGuardian"/>
+    /// whose child <c>root</c> is the ProxyRoot, so the app's guardian strategy never restarts the proxy)
+    /// when the actor system starts, registered as <c>IRequiredActor&lt;ProxyRoot&gt;</c>. Logs go to the host's
     /// <c>ILoggerFactory</c>, metrics to its <see cref="ProxyMetrics"/> (both registered by
     /// <see cref="L4PServiceCollectionExtensions.AddL4P"/>). Changes no setting of the actor system: the
     /// host's own actors keep their mailbox, dispatcher and supervision. With <c>cluster.enabled</c> the
@@ -30,7 +31,7 @@ public static class L4PAkkaExtensions
             var logs = resolver.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
             var metrics = resolver.GetService<ProxyMetrics>() ?? new ProxyMetrics();
             var services = options.Services(system, config, logs, metrics);
-            registry.Register<ProxyRoot>(system.ActorOf(ProxyRoot.Props(config, services), options.ActorName));
+            registry.Register<ProxyRoot>(system.ActorOf(ProxyGuardian.Props(config, services), options.ActorName));
         });
     }
 

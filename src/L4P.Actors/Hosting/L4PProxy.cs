@@ -14,7 +14,8 @@ namespace L4P.Hosting;
 /// </summary>
 public sealed class L4PProxy(IRequiredActor<ProxyRoot> root, ProxyConfig config, ProxyMetrics metrics, ILogger<L4PProxy> log) : IDisposable
 {
-    private static readonly TimeSpan ReloadTimeout = TimeSpan.FromSeconds(60);
+    /// <summary>A backstop only: the root abandons a reload itself at <see cref="ProxyRoot.ReloadDeadline"/> and answers.</summary>
+    private static readonly TimeSpan ReloadTimeout = ProxyRoot.ReloadDeadline + TimeSpan.FromSeconds(15);
     private readonly SemaphoreSlim _reloading = new(1, 1);
     private ProxyConfig _current = config;
 
@@ -32,6 +33,7 @@ public sealed class L4PProxy(IRequiredActor<ProxyRoot> root, ProxyConfig config,
         return await proxy.Ask<object>(ProxyRoot.WaitReady.Instance, timeout, cancel) switch
         {
             ProxyRoot.BindFailed f => throw new BindFailedException($"cannot listen on {f.Address} (servers.{f.Server}.listen): {f.Reason}"),
+            ProxyRoot.StartFailed f => throw new ProxyStartException(f.Reason),
             var ready => (ProxyRoot.Ready)ready,
         };
     }
@@ -116,5 +118,8 @@ public sealed class L4PProxy(IRequiredActor<ProxyRoot> root, ProxyConfig config,
     public void Dispose() => _reloading.Dispose();
 }
 
+/// <summary>The proxy could not start; the message is the one line to show.</summary>
+public class ProxyStartException(string message) : Exception(message);
+
 /// <summary>A listen address could not be bound at start; the message is the one line to show.</summary>
-public sealed class BindFailedException(string message) : Exception(message);
+public sealed class BindFailedException(string message) : ProxyStartException(message);

@@ -35,6 +35,12 @@ public sealed class ProxyMetrics
     public Gauge ClusterMembers { get; }
     public Counter Ejections { get; }
 
+    /// <summary>Long-lived actors of the tree restarted after they died (<c>actor</c>: router, resolver, health_check).</summary>
+    public Counter ActorRestarts { get; }
+
+    /// <summary><c>l4p_open_sockets</c>, set from <see cref="OpenSockets.Count"/> before each scrape.</summary>
+    public Gauge OpenSocketsGauge { get; }
+
     /// <summary>Client connections open on this node, all servers: the sum of <see cref="ActiveConnections"/> (what cluster mode publishes as load).</summary>
     public long TotalActive => (long)ActiveConnections.GetAllLabelValues().Sum(labels => ActiveConnections.WithLabels(labels).Value);
 
@@ -66,7 +72,15 @@ public sealed class ProxyMetrics
         ClusterMembers = f.CreateGauge("l4p_cluster_members", "Cluster members with status up, as this node sees them (cluster mode).");
         Ejections = f.CreateCounter("l4p_upstream_ejections_total", "Upstream addresses this node ejected after failed connects in a row (outlier:).",
             new CounterConfiguration { LabelNames = ["upstream"] });
-        ConfigReloads = f.CreateCounter("l4p_config_reloads_total", "Config reloads (SIGHUP); result is ok, invalid or bind_failed.",
+        ActorRestarts = f.CreateCounter("l4p_actor_restarts_total", "Long-lived actors (router, resolver, health_check) restarted after they died; each death is also logged.",
+            new CounterConfiguration { LabelNames = ["actor"] });
+        OpenSocketsGauge = f.CreateGauge("l4p_open_sockets", "Sockets the process holds now (listeners, both sides of each pair, probes, DNS, cluster); read from /proc at each scrape.",
+            new GaugeConfiguration { SuppressInitialValue = true });
+        _registry.AddBeforeCollectCallback(() =>
+        {
+            if (OpenSockets.Count() is { } n) OpenSocketsGauge.Set(n);
+        });
+        ConfigReloads = f.CreateCounter("l4p_config_reloads_total", "Config reloads (SIGHUP); result is ok, bind_failed, invalid, busy, failed, cancelled or timeout.",
             new CounterConfiguration { LabelNames = ["result"] });
     }
 

@@ -17,6 +17,13 @@ namespace L4P.Proxy;
 /// get the new config for new connections without closing their socket, new addresses are bound,
 /// removed ones drain; connections in flight keep the generation they started with.
 /// <see cref="Drain"/> answers once every listener has unbound and its connections have ended.
+/// Deaths and deadlines (README: Architecture): listeners and routers are watched. A listener that stops
+/// is counted out (draining, or its bind failed). A router that dies while its generation is pending
+/// fails that start or reload with its exception named; the current generation's router is started
+/// again after a backoff over the same routing state (the <see cref="BackendRegistry"/> and outlier
+/// table outlive it), and the listeners get it. A reload not ready within <see cref="ReloadDeadline"/>
+/// is abandoned here, and a drain abandons a pending reload: the reload's caller always gets an answer,
+/// and the next reload is free to start.
 /// </summary>
 public sealed class ProxyRoot : ActorBase, IWithTimers
 {
@@ -25,6 +32,16 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     public sealed record Ready(IReadOnlyList<ListenerBound> Listeners);
 
     public sealed record BindFailed(string Server, IPEndPoint Address, string Reason);
+
+    /// <summary>The first generation could not start (its router died): <see cref="Reason"/> names the exception.</summary>
+    public sealed record StartFailed(string Reason);
+
+    /// <summary>How long a reload's new generation may take to be ready (its first DNS round, its new binds) before it is abandoned.</summary>
+    public static readonly TimeSpan ReloadDeadline = TimeSpan.FromSeconds(45);
+
+    private sealed record ReloadOverdue : Signal<ReloadOverdue>;
+
+    private sealed record RestartRouter(int Generation);
 
     public sealed record Reload(ProxyConfig Config);
 
@@ -73,11 +90,17 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     private readonly ILogger _log;
     private (int? Ceiling, string? Problem)? _announced;
+    private readonly Backoff _backoff;
+    private Exception? _lastFailure;
+
+    // Routers of earlier generations, answering their last connections before they stop by themselves.
+    private readonly HashSet<IActorRef> _retiring = [];
 
     public ProxyRoot(ProxyConfig config, ProxyServices services)
     {
         _services = services;
         _log = services.Logs.CreateLogger("L4P.Connections");
+        _backoff = new Backoff(services.Time);
         _current = StartGeneration(1, config);
     }
 
@@ -100,13 +123,82 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     public static Props Props(ProxyConfig config, ProxyServices services) =>
         Akka.Actor.Props.Create(() => new ProxyRoot(config, services));
 
-    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+    /// <summary>A child that throws is stopped, and its Terminated says what follows; the exception is kept for that.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _lastFailure = e is ActorInitializationException { InnerException: { } inner } ? inner : e;
+        return Directive.Stop;
+    });
 
     private Generation StartGeneration(int number, ProxyConfig config)
     {
         var backends = new BackendRegistry(config, _services.Outliers);
-        var router = Context.ActorOf(Router.Props(config, backends, _services), $"router-{number}");
-        return new Generation(number, config, backends, router);
+        var g = new Generation(number, config, backends, ActorRefs.Nobody);
+        return g with { Router = StartRouter(g) };
+    }
+
+    private IActorRef StartRouter(Generation g)
+    {
+        var router = Context.ActorOf(Router.Props(g.Config, g.Backends, _services), $"router-{g.Number}");
+        Context.Watch(router);
+        _backoff.Started(router.Path.Name);
+        return router;
+    }
+
+    private string TakeFailure()
+    {
+        var e = _lastFailure;
+        _lastFailure = null;
+        return e is null ? "it stopped" : $"{e.GetType().Name}: {e.Message}";
+    }
+
+    /// <summary>A router died. Pending generation: its start or reload fails. Current one: a new router after the backoff. Retired: expected.</summary>
+    private void OnRouterDied(IActorRef router)
+    {
+        if (_retiring.Remove(router)) return;
+        var cause = TakeFailure();
+        if (_next is not null && router.Equals(_next.Router))
+        {
+            Log.GenerationFailed(_log, _next.Number, cause);
+            AbandonReload(ReloadOutcome.Failed, $"generation {_next.Number} failed to start: its router {router.Path} died: {cause}");
+            return;
+        }
+        if (!router.Equals(_current.Router)) return;
+        if (!_started)
+        {
+            Log.GenerationFailed(_log, _current.Number, cause);
+            Answer(new StartFailed($"the proxy could not start: its router {router.Path} died: {cause}"));
+            return;
+        }
+        var delay = _backoff.Next(router.Path.Name);
+        _services.Metrics.ActorRestarts.WithLabels("router").Inc();
+        Log.RouterDied(_log, router.Path.ToString(), cause, Durations.Format(delay));
+        Timers.StartSingleTimer(new RestartRouter(_current.Number), new RestartRouter(_current.Number), delay);
+    }
+
+    /// <summary>The current generation gets a new router over the same routing state; the listeners hand it to new connections.</summary>
+    private void RestartCurrentRouter()
+    {
+        _current = _current with { Router = StartRouter(_current) };
+        foreach (var (ctx, ep) in Addresses(_current))
+            if (_listeners.TryGetValue(ep, out var listener)) listener.Tell(new UpdateContext(ctx));
+    }
+
+    /// <summary>Gives up the pending reload: its router stops (its resolver and checks with it) and the caller hears <paramref name="outcome"/>.</summary>
+    private void AbandonReload(ReloadOutcome outcome, string problem)
+    {
+        Timers.Cancel(ReloadOverdue.Instance);
+        if (_next is not null)
+        {
+            Context.Unwatch(_next.Router);
+            Context.Stop(_next.Router);
+            _next = null;
+        }
+        _reloadProblems.Add(problem);
+        _reloadBinding.Clear();
+        _reloadRequester?.Tell(new Reloaded(outcome, [.. _reloadProblems]));
+        _reloadRequester = null;
+        _reloadProblems.Clear();
     }
 
     private IEnumerable<(ServerContext Ctx, IPEndPoint Endpoint)> Addresses(Generation g) =>
@@ -139,6 +231,23 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
             case Router.Ready when _next is not null && Sender.Equals(_next.Router):
                 SwitchTo(_next);
                 return true;
+            case Router.Ready:
+                return true; // an abandoned generation's, too late
+            case RestartRouter r when r.Generation == _current.Number && _drainRequester is null:
+                RestartCurrentRouter();
+                return true;
+            case RestartRouter:
+                return true; // superseded by a reload, or shutting down
+            case ReloadOverdue when _next is not null:
+                AbandonReload(ReloadOutcome.Timeout, $"generation {_next.Number} was not ready within {Durations.Format(ReloadDeadline)} (its first DNS round did not finish)");
+                return true;
+            case ReloadOverdue when _reloadRequester is not null:
+                foreach (var ep in _reloadBinding) _reloadProblems.Add($"cannot listen on {ep}: no answer to the bind within {Durations.Format(ReloadDeadline)}");
+                _reloadBinding.Clear();
+                FinishReloadIfBound();
+                return true;
+            case ReloadOverdue:
+                return true;
             case ListenerBound b:
                 if (_reloadBinding.Remove(b.Configured)) FinishReloadIfBound();
                 else
@@ -162,9 +271,10 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
                 if (_readyAnswer is not null) Sender.Tell(_readyAnswer);
                 else _readyWaiters.Add(Sender);
                 return true;
-            case Reload r when _next is null && _drainRequester is null:
+            case Reload r when _next is null && _reloadRequester is null && _drainRequester is null:
                 _reloadRequester = Sender;
                 _next = StartGeneration(_current.Number + 1, r.Config);
+                Timers.StartSingleTimer(ReloadOverdue.Instance, ReloadOverdue.Instance, ReloadDeadline);
                 return true;
             case Reload:
                 Sender.Tell(new Reloaded(ReloadOutcome.Busy, ["a reload or shutdown is already in progress"]));
@@ -174,8 +284,13 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
                 return true;
             case Drain:
                 _drainRequester = Sender;
+                // A reload still waiting for its DNS would bind new listeners after this: it is given up.
+                if (_next is not null || _reloadRequester is not null) AbandonReload(ReloadOutcome.Cancelled, "a shutdown began before the reload finished");
                 foreach (var l in _alive) l.Tell(StopAccepting.Instance);
                 ReportIfDrained();
+                return true;
+            case Terminated t when !_alive.Contains(t.ActorRef):
+                OnRouterDied(t.ActorRef);
                 return true;
             case Terminated t:
                 _alive.Remove(t.ActorRef);
@@ -209,6 +324,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         // be reading a PROXY header and a ClientHello before they ask the old router: it stays for them.
         var lastAsk = _current.Config.Servers.Select(s => s.Timeouts.ClientHello).DefaultIfEmpty(TimeSpan.Zero).Max();
         _current.Router.Tell(new Router.Retire(lastAsk + lastAsk + ClientConnection.RouterTimeout));
+        _retiring.Add(_current.Router);
         _current = next;
         _next = null;
         // Draining listeners still hold their outstanding accepts: counted until they stop.
@@ -251,6 +367,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     private void FinishReloadIfBound()
     {
         if (_next is not null || _reloadBinding.Count > 0 || _reloadRequester is null) return;
+        Timers.Cancel(ReloadOverdue.Instance);
         _reloadRequester.Tell(new Reloaded(_reloadProblems.Count == 0 ? ReloadOutcome.Applied : ReloadOutcome.BindFailed, [.. _reloadProblems]));
         _reloadRequester = null;
         _reloadProblems.Clear();

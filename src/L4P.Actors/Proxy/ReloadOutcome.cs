@@ -15,8 +15,14 @@ public enum ReloadOutcome
     /// <summary>Another reload or a shutdown was in progress; nothing changed (<c>busy</c>).</summary>
     Busy,
 
-    /// <summary>The proxy did not answer in time (<c>timeout</c>).</summary>
+    /// <summary>The new generation did not become ready within the reload deadline and was abandoned; the running config stays (<c>timeout</c>).</summary>
     Timeout,
+
+    /// <summary>An actor of the new generation (its router) failed to start; the running config stays, and the problem names the exception (<c>failed</c>).</summary>
+    Failed,
+
+    /// <summary>A shutdown began before the reload finished: the new generation was abandoned (<c>cancelled</c>).</summary>
+    Cancelled,
 }
 
 public static class ReloadOutcomes
@@ -27,6 +33,8 @@ public static class ReloadOutcomes
         ReloadOutcome.BindFailed => "bind_failed",
         ReloadOutcome.Invalid => "invalid",
         ReloadOutcome.Busy => "busy",
+        ReloadOutcome.Failed => "failed",
+        ReloadOutcome.Cancelled => "cancelled",
         _ => "timeout",
     };
 }

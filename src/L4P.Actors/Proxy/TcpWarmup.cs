@@ -24,7 +24,8 @@ public sealed class TcpWarmup : ActorBase, IWithTimers
     private readonly IActorRef _tcp;
     private readonly TcpSettings? _settings;
     private IActorRef? _listener;
-    private int _connected;
+    private bool _unbound;
+    private readonly List<Connections.OwnedConnection> _sockets = new(2);
 
     public TcpWarmup(IActorRef tcpManager, TcpSettings? settings)
     {
@@ -42,6 +43,19 @@ public sealed class TcpWarmup : ActorBase, IWithTimers
         _tcp.Tell(new Tcp.Bind(Self, new IPEndPoint(IPAddress.Loopback, 0), backlog: 8, pullMode: true) { TcpSettings = _settings });
     }
 
+    /// <summary>Whatever ended the warm-up (done, given up, stopped), the sockets it registered and its listener go with it.</summary>
+    protected override void PostStop()
+    {
+        foreach (var socket in _sockets) socket.Release();
+        if (_listener is not null && !_unbound) _listener.Tell(Tcp.Unbind.Instance);
+    }
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        foreach (var socket in _sockets) socket.Observe(message, Sender);
+        return base.AroundReceive(receive, message);
+    }
+
     protected override bool Receive(object message)
     {
         switch (message)
@@ -52,23 +66,38 @@ public sealed class TcpWarmup : ActorBase, IWithTimers
                 return true;
             case Tcp.Connected:
                 // Both ends arrive here: the accepted one (we are the listener's handler) and the dialled one.
-                Sender.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: false, useResumeWriting: false));
-                Sender.Tell(Tcp.Close.Instance);
-                if (++_connected == 2) _listener!.Tell(Tcp.Unbind.Instance);
+                var socket = Connections.OwnedConnection.Register(Sender, Context, keepOpenOnPeerClosed: false);
+                _sockets.Add(socket);
+                socket.Socket.Tell(Tcp.Close.Instance);
+                if (_sockets.Count == 2) _listener!.Tell(Tcp.Unbind.Instance);
                 return true;
-            case Tcp.Unbound or Tcp.CommandFailed or GiveUp:
+            case Tcp.Unbound:
+                _unbound = true;
                 Finish();
                 return true;
-            case Tcp.Event:
+            case Tcp.CommandFailed:
+                Finish();
+                return true;
+            case GiveUp:
+                Context.Parent.Tell(Done.Instance);
+                Context.Stop(Self);
+                return true;
+            case Tcp.Event or Terminated:
                 return true; // the closes completing
             default:
                 return false;
         }
     }
 
+    /// <summary>Done; stops once both closes have completed (or at the limit, still running): a stop before then would reset them.</summary>
     private void Finish()
     {
         Context.Parent.Tell(Done.Instance);
-        Context.Stop(Self);
+        if (_sockets.TrueForAll(s => s.Ended)) Context.Stop(Self);
+        else Become(m =>
+        {
+            if (m is GiveUp || _sockets.TrueForAll(s => s.Ended)) Context.Stop(Self);
+            return m is Tcp.Event or Terminated or GiveUp;
+        });
     }
 }

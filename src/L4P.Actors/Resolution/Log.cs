@@ -15,4 +15,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "dns: {Name} resolves again")]
     public static partial void Recovered(ILogger log, string name);
+
+    [LoggerMessage(EventId = 28, Level = LogLevel.Error, Message = "{Actor} died ({Cause}); starting it again in {Delay}")]
+    public static partial void ChildDied(ILogger log, string actor, string cause, string delay);
 }

@@ -22,8 +22,11 @@ public sealed class Resolver : ActorBase, IWithTimers
     public sealed record InitialRoundDone;
 
     private sealed record Lookup(BackendKey Key);
-    private sealed record Answered(BackendKey Key, DnsAnswer Answer);
-    private sealed record Failed(BackendKey Key, string Reason);
+    private sealed record Answered(BackendKey Key, int Attempt, DnsAnswer Answer);
+    private sealed record Failed(BackendKey Key, int Attempt, string Reason);
+
+    /// <summary>The timer key and message of one lookup's deadline.</summary>
+    private sealed record Deadline(BackendKey Key, int Attempt);
 
     private sealed class State(ImmutableArray<string> upstreams)
     {
@@ -31,6 +34,10 @@ public sealed class Resolver : ActorBase, IWithTimers
         public ImmutableArray<IPAddress>? Last;
         public bool Answered;
         public bool Failing;
+
+        /// <summary>The lookup in flight (0: none); an answer for any other is late and dropped.</summary>
+        public int Attempt;
+        public int Attempts;
     }
 
     private readonly ResolverConfig _config;
@@ -91,25 +98,50 @@ public sealed class Resolver : ActorBase, IWithTimers
             case BackendsChanged:
                 return true;
             case Lookup l:
-                var self = Self;
-                var cts = new CancellationTokenSource(_config.Timeout);
-                _dns.ResolveAsync(l.Key.Host, l.Key.Family, cts.Token).ContinueWith(t =>
-                {
-                    cts.Dispose();
-                    return t.IsCompletedSuccessfully
-                        ? (object)new Answered(l.Key, t.Result)
-                        : new Failed(l.Key, t.IsCanceled ? $"timeout after {Durations.Format(_config.Timeout)}" : t.Exception!.GetBaseException().Message);
-                }, TaskScheduler.Default).PipeTo(self);
+                StartLookup(l.Key);
                 return true;
-            case Answered a:
+            case Answered a when TakeCurrent(a.Key, a.Attempt):
                 OnAnswer(a.Key, a.Answer);
                 return true;
-            case Failed f:
+            case Failed f when TakeCurrent(f.Key, f.Attempt):
                 OnFailure(f.Key, f.Reason);
                 return true;
+            case Deadline d when TakeCurrent(d.Key, d.Attempt):
+                // Ours, not the lookup's: a lookup that ignores its token would otherwise never answer,
+                // and its name would never be looked up again.
+                OnFailure(d.Key, $"timeout after {Durations.Format(_config.Timeout)}");
+                return true;
+            case Answered or Failed or Deadline:
+                return true; // a lookup that answered after its deadline: its name has moved on
             default:
                 return false;
         }
+    }
+
+    private void StartLookup(BackendKey key)
+    {
+        var state = _names[key];
+        var attempt = state.Attempt = ++state.Attempts;
+        Timers.StartSingleTimer(new Deadline(key, 0), new Deadline(key, attempt), _config.Timeout);
+        var self = Self;
+        var cts = new CancellationTokenSource(_config.Timeout);
+        _dns.ResolveAsync(key.Host, key.Family, cts.Token).ContinueWith(t =>
+        {
+            cts.Dispose();
+            return t.IsCompletedSuccessfully
+                ? (object)new Answered(key, attempt, t.Result)
+                : new Failed(key, attempt, t.IsCanceled ? $"timeout after {Durations.Format(_config.Timeout)}" : t.Exception!.GetBaseException().Message);
+        }, TaskScheduler.Default).PipeTo(self);
+    }
+
+    /// <summary>Whether <paramref name="attempt"/> is the lookup of <paramref name="key"/> still waited for; if so it is waited for no more.</summary>
+    private bool TakeCurrent(BackendKey key, int attempt)
+    {
+        var state = _names[key];
+        if (state.Attempt != attempt) return false;
+        state.Attempt = 0;
+        Timers.Cancel(new Deadline(key, 0));
+        return true;
     }
 
     private void OnAnswer(BackendKey key, DnsAnswer answer)

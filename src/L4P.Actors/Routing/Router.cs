@@ -18,7 +18,10 @@ namespace L4P.Routing;
 /// connect outcomes come back as <see cref="DialOutcome"/> and <see cref="UpstreamReleased"/>. Being the
 /// one writer, it hands out round robin turns strictly in order.
 /// Its children are the <see cref="Resolver"/> (started once the subscription is in place, so no change
-/// is missed) and one HealthChecker per upstream with <c>check</c>.
+/// is missed) and one HealthChecker per upstream with <c>check</c>. Both are watched: one that dies is
+/// logged, counted (<c>l4p_actor_restarts_total</c>) and started again after a backoff (<see cref="Backoff"/>);
+/// neither holds state the router needs back (a new resolver looks every name up again, a new checker
+/// starts from "up", so the router marks that upstream's addresses up as it starts one).
 /// </summary>
 public sealed class Router : ActorBase, IWithTimers
 {
@@ -34,12 +37,22 @@ public sealed class Router : ActorBase, IWithTimers
 
     private sealed record Retired : Signal<Retired>;
 
+    /// <summary>Timer: start the child named <paramref name="Name"/> again.</summary>
+    private sealed record Restart(string Name);
+
+    private const string ResolverName = "resolver";
+
     private readonly ProxyConfig _config;
     private readonly BackendRegistry _registry;
     private readonly ProxyServices _services;
     private readonly FrozenDictionary<string, (ServerConfig Server, RouteTable Table)> _servers;
     private readonly Dictionary<BackendKey, List<(string Upstream, int Target)>> _byKey = [];
     private readonly Dictionary<string, IActorRef> _checkers = [];
+    private readonly Dictionary<IActorRef, string> _children = [];
+    private readonly Backoff _backoff;
+    private Exception? _lastFailure;
+    private bool _readyTold;
+    private bool _retiring;
     private readonly ILogger _log;
 
     public Router(ProxyConfig config, BackendRegistry registry, ProxyServices services)
@@ -48,6 +61,7 @@ public sealed class Router : ActorBase, IWithTimers
         _registry = registry;
         _services = services;
         _log = services.Logs.CreateLogger("L4P.Resolution");
+        _backoff = new Backoff(services.Time);
         _servers = config.Servers.ToFrozenDictionary(s => s.Name, s => (s, new RouteTable(s, config.Upstreams)));
         foreach (var u in config.Upstreams.Values.OfType<TcpUpstreamConfig>())
             for (var i = 0; i < u.Targets.Length; i++)
@@ -65,18 +79,68 @@ public sealed class Router : ActorBase, IWithTimers
     public static Props Props(ProxyConfig config, BackendRegistry registry, ProxyServices services) =>
         Akka.Actor.Props.Create(() => new Router(config, registry, services));
 
-    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+    /// <summary>A child that throws is stopped; its Terminated restarts it (see the class comment). The exception is kept for that log line.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _lastFailure = e is ActorInitializationException { InnerException: { } inner } ? inner : e;
+        return Directive.Stop;
+    });
 
     protected override void PreStart()
     {
         Context.System.EventStream.Subscribe(Self, typeof(BackendsChanged));
-        foreach (var u in _config.Upstreams.Values.OfType<TcpUpstreamConfig>().Where(u => u.Check is not null))
-        {
-            _checkers[u.Name] = Context.ActorOf(HealthChecker.Props(u, _registry.Endpoints(u.Name), _services.TcpManager, _log, _services.Metrics),
-                $"check-{Uri.EscapeDataString(u.Name)}");
-        }
+        foreach (var u in _config.Upstreams.Values.OfType<TcpUpstreamConfig>().Where(u => u.Check is not null)) StartChecker(u);
+        StartResolver();
+    }
+
+    private void StartResolver()
+    {
         var publisher = new EventStreamPublisher(Context.System.EventStream, _services.FleetBackends);
-        Context.ActorOf(Resolver.Props(_config, _services.DnsOf(_config.Resolver), publisher, _log, _services.Metrics, _services.Ownership), "resolver");
+        Started(Context.ActorOf(Resolver.Props(_config, _services.DnsOf(_config.Resolver), publisher, _log, _services.Metrics, _services.Ownership), ResolverName),
+            ResolverName);
+    }
+
+    private void StartChecker(TcpUpstreamConfig u)
+    {
+        var name = CheckerName(u.Name);
+        var checker = _checkers[u.Name] = Context.ActorOf(HealthChecker.Props(u, _registry.Endpoints(u.Name), _services.TcpManager, _log, _services.Metrics), name);
+        Started(checker, name);
+    }
+
+    private static string CheckerName(string upstream) => $"check-{Uri.EscapeDataString(upstream)}";
+
+    private void Started(IActorRef child, string name)
+    {
+        Context.Watch(child);
+        _children[child] = name;
+        _backoff.Started(name);
+    }
+
+    /// <summary>A child died (not because we retire): logged once with its exception, counted, and started again after the backoff.</summary>
+    private void OnChildDied(IActorRef child, string name)
+    {
+        _children.Remove(child);
+        var cause = _lastFailure;
+        _lastFailure = null;
+        if (_retiring) return;
+        var delay = _backoff.Next(name);
+        var kind = name == ResolverName ? "resolver" : "health_check";
+        _services.Metrics.ActorRestarts.WithLabels(kind).Inc();
+        Resolution.Log.ChildDied(_log, child.Path.ToString(), cause is null ? "stopped" : $"{cause.GetType().Name}: {cause.Message}", Durations.Format(delay));
+        Timers.StartSingleTimer(new Restart(name), new Restart(name), delay);
+    }
+
+    private void OnRestart(string name)
+    {
+        if (name == ResolverName)
+        {
+            StartResolver();
+            return;
+        }
+        var upstream = _checkers.Keys.First(u => CheckerName(u) == name);
+        // The new checker assumes every address up, as at start: so does the router from now on.
+        foreach (var ep in _registry.Endpoints(upstream)) _registry.SetHealth(upstream, ep, up: true);
+        StartChecker((TcpUpstreamConfig)_config.Upstreams[upstream]);
     }
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
@@ -107,9 +171,19 @@ public sealed class Router : ActorBase, IWithTimers
                 _registry.SetHealth(v.Upstream, v.Endpoint, v.Up);
                 return true;
             case Resolver.InitialRoundDone:
-                Context.Parent.Tell(new Ready());
+                // A restarted resolver reports its first round again: the generation was ready already.
+                if (!_readyTold) Context.Parent.Tell(new Ready());
+                _readyTold = true;
+                return true;
+            case Terminated t when _children.TryGetValue(t.ActorRef, out var name):
+                OnChildDied(t.ActorRef, name);
+                return true;
+            case Restart r when !_retiring:
+                OnRestart(r.Name);
                 return true;
             case Retire r:
+                _retiring = true;
+                Timers.CancelAll();
                 Context.System.EventStream.Unsubscribe(Self);
                 foreach (var child in Context.GetChildren()) Context.Stop(child);
                 Timers.StartSingleTimer(Retired.Instance, Retired.Instance, r.Grace);

@@ -461,7 +461,8 @@ public sealed class TreeSimulationTests : TestKit
         outbound.ExpectMsg<Tcp.ResumeReading>();
         inbound.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the client is not read until the tunnel is open
         outbound.Send(up, new Tcp.Received(Bytes("tication Required\r\n\r\n")));
-        outbound.ExpectMsg<Tcp.Close>();
+        // The child stops with the refusal: its PostStop resets the proxy's socket, which it owns.
+        outbound.ExpectMsg<Tcp.Abort>();
         inbound.ExpectMsg<Tcp.Close>();
         End(client, inbound, outbound);
         var line = Assert.Single(ConnLines);

@@ -44,9 +44,9 @@ public sealed class PlainRelayTests(ITestOutputHelper output)
         var m = System.Text.RegularExpressions.Regex.Match(line, @"connection (\S+) asked router (\S+), supervises upstream connection (\S+) to backend");
         Assert.True(m.Success, line);
         var (connection, router, upstream) = (m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value);
-        Assert.Matches(@"^akka://l4p-test/user/proxy/listen-0/[^/]+$", connection);
+        Assert.Matches(@"^akka://l4p-test/user/proxy/root/listen-0/[^/]+$", connection);
         Assert.Equal(connection + "/up", upstream);
-        Assert.Equal("akka://l4p-test/user/proxy/router-1", router);
+        Assert.Equal("akka://l4p-test/user/proxy/root/router-1", router);
         foreach (var path in new[] { connection, upstream, router })
             Assert.NotNull(await Identify(proxy, path)); // all three live while the connection is open
 

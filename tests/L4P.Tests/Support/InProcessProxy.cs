@@ -62,7 +62,7 @@ public sealed class InProcessProxy : IAsyncDisposable
         {
             await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(20));
         }
-        catch (BindFailedException e)
+        catch (ProxyStartException e)
         {
             host.Dispose();
             throw new InvalidOperationException($"bind failed: {e.Message}");
