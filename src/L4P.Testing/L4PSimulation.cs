@@ -27,7 +27,7 @@ namespace L4P.Testing;
 ///     [Fact]
 ///     public void Routes_by_sni()
 ///     {
-///         var sim = L4PSimulation.Start(this, File.ReadAllText("l4p.yaml"));
+///         using var sim = L4PSimulation.Start(this, File.ReadAllText("l4p.yaml")); // disposing checks no socket leaked
 ///         var client = sim.Accept("0.0.0.0:443");
 ///         client.Send(HelloBuilder.Hello("api.example.com"));
 ///         var upstream = sim.ExpectConnect("10.0.0.5:443").Accept();
@@ -36,7 +36,7 @@ namespace L4P.Testing;
 /// }
 /// </code>
 /// </example>
-public sealed class L4PSimulation
+public sealed class L4PSimulation : IDisposable
 {
     /// <summary>
     /// The TestKit config a simulation needs: virtual time (<see cref="SimulatedScheduler"/>), so timers fire only
@@ -115,6 +115,9 @@ public sealed class L4PSimulation
     /// <summary>The proxy's root actor (<c>/user/proxy</c>), for messages of your own (<c>ProxyRoot.Reload</c>, <c>Drain</c>).</summary>
     public IActorRef Root { get; }
 
+    /// <summary>The simulated Akka.IO TCP manager (what the proxy's <c>ProxyServices.TcpManager</c> is): actors of your own can bind and dial through it too.</summary>
+    public IActorRef TcpManager => _services.TcpManager;
+
     /// <summary>The DNS the proxy asks; change answers here, then advance past <c>resolver.interval</c>.</summary>
     public ScriptedDns Dns => (ScriptedDns)_services.Dns;
 
@@ -150,7 +153,9 @@ public sealed class L4PSimulation
             throw new XunitException($"the proxy does not listen on {local} (it listens on: {string.Join(", ", _listening.Keys.Order(EndpointOrder.Instance))})");
         var n = Interlocked.Increment(ref _clients);
         var remote = from is null ? new IPEndPoint(IPAddress.Parse("203.0.113.1"), 40000 + n) : IPEndPoint.Parse(from);
-        return new SimulatedClient(_kit.CreateTestProbe($"client-{n}"), remote, local).Connect(listener);
+        var client = new SimulatedClient(_kit.CreateTestProbe($"client-{n}"), listener, remote, local);
+        lock (_sockets) _sockets.Add(client);
+        return client.Connect(listener);
     }
 
     /// <summary>
@@ -163,8 +168,36 @@ public sealed class L4PSimulation
         if (address is not null && !connect.RemoteAddress.Equals(IPEndPoint.Parse(address)))
             throw new XunitException($"expected a dial to {address}, the proxy dialled {connect.RemoteAddress}");
         var n = Interlocked.Increment(ref _upstreams);
-        return new SimulatedUpstream(_dials, _dials.LastSender, connect, _kit.CreateTestProbe($"upstream-{n}"));
+        var upstream = new SimulatedUpstream(_dials, _dials.LastSender, connect, _kit.CreateTestProbe($"upstream-{n}"));
+        lock (_sockets) _sockets.Add(upstream);
+        return upstream;
     }
+
+    /// <summary>
+    /// Fails if any simulated socket was left open by an actor that died without closing it (Akka.IO's watch
+    /// does not cover an actor that dialled and registered itself: see <see cref="SimulatedConnection"/>).
+    /// Sockets still served by a live actor are not leaks. <see cref="Dispose"/> runs this, so a test that
+    /// disposes its simulation (<c>using var sim = ...</c>) checks it by default.
+    /// </summary>
+    public void ExpectNoLeakedSockets()
+    {
+        SimulatedConnection[] sockets;
+        lock (_sockets) sockets = [.. _sockets];
+        var leaks = sockets.Select(s => s.CheckLeak(TimeSpan.FromMilliseconds(200))).OfType<string>().ToList();
+        if (leaks.Count > 0)
+            throw new XunitException($"{leaks.Count} simulated socket(s) left open with no owner:\n" + string.Join("\n", leaks));
+    }
+
+    /// <summary>Checks <see cref="ExpectNoLeakedSockets"/>, once.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        ExpectNoLeakedSockets();
+    }
+
+    private bool _disposed;
+    private readonly List<SimulatedConnection> _sockets = [];
 
     /// <summary>
     /// Advances virtual time by <paramref name="by"/>: the timers due by then fire in time order (timeouts, DNS

@@ -37,6 +37,15 @@ public sealed class ScriptedDns : IDnsLookup
         return this;
     }
 
+    /// <summary>From now on lookups of <paramref name="host"/> never answer, and ignore their cancellation (a lookup stuck for good): only the resolver's own deadline ends them.</summary>
+    public ScriptedDns Hang(string host)
+    {
+        _answers[host] = () => throw new HangException();
+        return this;
+    }
+
+    private sealed class HangException : Exception;
+
     /// <summary>How many times <paramref name="host"/> was looked up.</summary>
     public int Calls(string host) => _calls.GetValueOrDefault(host);
 
@@ -46,6 +55,10 @@ public sealed class ScriptedDns : IDnsLookup
         try
         {
             return Task.FromResult(_answers.TryGetValue(host, out var a) ? a() : throw new InvalidOperationException("NXDOMAIN"));
+        }
+        catch (HangException)
+        {
+            return new TaskCompletionSource<DnsAnswer>().Task;
         }
         catch (InvalidOperationException e)
         {

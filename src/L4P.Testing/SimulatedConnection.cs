@@ -15,6 +15,11 @@ namespace L4P.Testing;
 /// read (<c>ResumeReading</c>), and each write of the proxy is acknowledged only when the peer has read it.
 /// The relay keeps one chunk in flight per direction, so the proxy reads a side again only after the other
 /// side has read the previous chunk. Every wait is a TestKit expectation with its default timeout.
+/// It also keeps Akka.IO 1.5's death watch as it is, quirk included: the socket watches its commander
+/// (the listener for an accepted one, the dialler for a dialled one) until <c>Register</c>, then the
+/// handler instead; when handler and commander are the same actor, nothing watches it any more. A
+/// watched actor's death closes the socket; an unwatched handler's death leaves it open for good, which
+/// <see cref="L4PSimulation.ExpectNoLeakedSockets"/> (and disposing the simulation) reports as a leak.
 /// </summary>
 public abstract class SimulatedConnection
 {
@@ -24,8 +29,36 @@ public abstract class SimulatedConnection
     private int _consumed; // bytes of _unread[0] already read
     private bool _readRequested;
     private bool _stopped;
+    private readonly IActorRef _commander;
+    private bool _handlerWatched;
+    private string? _diedWith;
 
-    private protected SimulatedConnection(TestProbe socket) => _socket = socket;
+    private protected SimulatedConnection(TestProbe socket, IActorRef commander)
+    {
+        _socket = socket;
+        _commander = commander;
+        socket.Watch(commander);
+    }
+
+    /// <summary>
+    /// Set when the actor that owns this socket died and Akka.IO would not close it (it was not watching):
+    /// the socket stays open with nobody to close it. Null while that has not happened.
+    /// </summary>
+    public string? Leaked => _stopped || CloseRequested is not null ? null : _diedWith;
+
+    /// <summary>Takes what the proxy has sent this socket so far, without waiting, then says whether it leaked (see <see cref="Leaked"/>).</summary>
+    internal string? CheckLeak(TimeSpan grace)
+    {
+        // A dying owner's PostStop close can reach the probe just after its death notice: wait a little for it.
+        var deadline = Stopwatch.GetTimestamp() + (long)(grace.TotalSeconds * Stopwatch.Frequency);
+        while (!_stopped && CloseRequested is null)
+        {
+            var left = TimeSpan.FromSeconds((double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
+            if (!_socket.TryReceiveOne(out var envelope, _diedWith is null || left <= TimeSpan.Zero ? TimeSpan.Zero : left)) break;
+            Handle(envelope.Message, envelope.Sender);
+        }
+        return Leaked is { } how ? $"{Name}: {how}" : null;
+    }
 
     /// <summary>What failure messages call it, e.g. <c>client 203.0.113.9:5555</c>.</summary>
     public abstract string Name { get; }
@@ -182,8 +215,23 @@ public abstract class SimulatedConnection
         });
         switch (message)
         {
-            case Tcp.Register r:
-                Handler ??= r.Handler;
+            case Tcp.Register r when Handler is null:
+                // Akka.IO: watch the handler, unwatch the commander. Same actor: the watch is already there
+                // (no-op), then removed: nothing watches the socket.
+                Handler = r.Handler;
+                _handlerWatched = !r.Handler.Equals(_commander);
+                _socket.Watch(r.Handler); // ours, to see the death either way
+                break;
+            case Tcp.Register:
+                break;
+            case Terminated t when Handler is null && t.ActorRef.Equals(_commander):
+            case Terminated t2 when _handlerWatched && t2.ActorRef.Equals(Handler):
+                Stop(); // Akka.IO closes a socket whose watched actor died
+                break;
+            case Terminated t when t.ActorRef.Equals(Handler):
+                _diedWith ??= $"its handler {t.ActorRef.Path} (which dialled and registered itself, so Akka.IO does not watch it) stopped without closing it";
+                break;
+            case Terminated:
                 break;
             case Tcp.ResumeReading:
                 _readRequested = true;
@@ -224,7 +272,7 @@ public abstract class SimulatedConnection
 /// </summary>
 public sealed class SimulatedClient : SimulatedConnection
 {
-    internal SimulatedClient(TestProbe socket, IPEndPoint remote, IPEndPoint local) : base(socket)
+    internal SimulatedClient(TestProbe socket, IActorRef listener, IPEndPoint remote, IPEndPoint local) : base(socket, listener)
     {
         Remote = remote;
         Local = local;
@@ -258,7 +306,7 @@ public sealed class SimulatedUpstream : SimulatedConnection
     private readonly IActorRef _dialer;
     private readonly Tcp.Connect _connect;
 
-    internal SimulatedUpstream(TestProbe manager, IActorRef dialer, Tcp.Connect connect, TestProbe socket) : base(socket)
+    internal SimulatedUpstream(TestProbe manager, IActorRef dialer, Tcp.Connect connect, TestProbe socket) : base(socket, dialer)
     {
         _manager = manager;
         _dialer = dialer;

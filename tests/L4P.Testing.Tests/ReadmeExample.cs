@@ -21,7 +21,7 @@ public sealed class ReadmeExample() : TestKit(L4PSimulation.Config)
     [Fact]
     public void Sni_route_relay_and_idle_timeout()
     {
-        var sim = L4PSimulation.Start(this, Yaml);
+        using var sim = L4PSimulation.Start(this, Yaml);
         var client = sim.Accept("0.0.0.0:443", from: "203.0.113.9:5555");
         var hello = HelloBuilder.Hello("api.example.com");
         client.Send(hello);

@@ -28,7 +28,7 @@ public sealed class SimulationTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void Sni_picks_the_upstream_and_bytes_flow_both_ways_until_both_FINs()
     {
-        var sim = L4PSimulation.Start(this, SniYaml);
+        using var sim = L4PSimulation.Start(this, SniYaml);
         var client = sim.Accept("[::]:443", from: "[2001:db8::9]:5555");
         var hello = HelloBuilder.Hello("x.b.test", fragment: 100); // several TLS records
         client.Send(hello[..20]); // not a whole ClientHello yet: the proxy reads again
@@ -74,7 +74,7 @@ public sealed class SimulationTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void Idle_timeout_counts_from_the_last_byte_on_virtual_time()
     {
-        var sim = L4PSimulation.Start(this, IdleYaml);
+        using var sim = L4PSimulation.Start(this, IdleYaml);
         var client = sim.Accept("0.0.0.0:8080");
         var upstream = sim.ExpectConnect("198.51.100.1:80").Accept();
         client.Send("hello");
@@ -109,7 +109,7 @@ public sealed class SimulationTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void A_refused_address_falls_through_to_the_next()
     {
-        var sim = L4PSimulation.Start(this, PoolYaml);
+        using var sim = L4PSimulation.Start(this, PoolYaml);
         var client = sim.Accept("0.0.0.0:8080");
         sim.ExpectConnect("198.51.100.1:80").Refuse();
         var upstream = sim.ExpectConnect("198.51.100.2:80").Accept();
@@ -131,7 +131,7 @@ public sealed class SimulationTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void A_dial_that_hangs_ends_at_the_connect_timeout()
     {
-        var sim = L4PSimulation.Start(this, PoolYaml);
+        using var sim = L4PSimulation.Start(this, PoolYaml);
         var client = sim.Accept("0.0.0.0:8080");
         sim.ExpectConnect("198.51.100.1:80").Hang();
         sim.Advance(TimeSpan.FromSeconds(4));
@@ -153,7 +153,7 @@ public sealed class SimulationTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void A_DNS_change_moves_the_next_connection_and_leaves_the_open_one()
     {
-        var sim = L4PSimulation.Start(this, DnsYaml, new ScriptedDns().Answer("backend.test", "192.0.2.1"));
+        using var sim = L4PSimulation.Start(this, DnsYaml, new ScriptedDns().Answer("backend.test", "192.0.2.1"));
         var first = sim.Accept("0.0.0.0:8080");
         var old = sim.ExpectConnect("192.0.2.1:80").Accept();
 
@@ -186,7 +186,7 @@ public sealed class SimulationTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void A_reload_moves_the_route_for_new_connections_only()
     {
-        var sim = L4PSimulation.Start(this, BlueYaml);
+        using var sim = L4PSimulation.Start(this, BlueYaml);
         var before = sim.Accept("0.0.0.0:443");
         before.Send(HelloBuilder.Hello("app.test"));
         var blue = sim.ExpectConnect("198.51.100.10:443").Accept();
@@ -211,7 +211,7 @@ public sealed class SimulationTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void A_reload_whose_new_address_cannot_be_bound_says_so_and_applies_the_rest()
     {
-        var sim = L4PSimulation.Start(this, BlueYaml);
+        using var sim = L4PSimulation.Start(this, BlueYaml);
         sim.FailBind("0.0.0.0:8443");
         var reloaded = sim.Reload(BlueYaml.Replace("""["0.0.0.0:443"]""", """["0.0.0.0:443", "0.0.0.0:8443"]""", StringComparison.Ordinal)
             .Replace("app.test: blue", "app.test: green", StringComparison.Ordinal));
@@ -226,7 +226,7 @@ public sealed class SimulationTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void Drain_closes_newcomers_and_ends_once_the_relays_in_flight_have()
     {
-        var sim = L4PSimulation.Start(this, IdleYaml);
+        using var sim = L4PSimulation.Start(this, IdleYaml);
         var client = sim.Accept("0.0.0.0:8080");
         var upstream = sim.ExpectConnect("198.51.100.1:80").Accept();
 

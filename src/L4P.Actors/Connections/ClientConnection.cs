@@ -81,8 +81,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
         // A failure in the child's PreStart comes wrapped ("Exception during creation"): the cause is inside.
-        var cause = e is ActorInitializationException { InnerException: { } inner } ? inner : e;
-        _stats.SetClose(CloseCode.UpstreamFailed, $"upstream connection failed: {cause.GetType().Name}: {cause.Message}");
+        _stats.SetClose(CloseCode.UpstreamFailed, $"upstream connection failed: {Proxy.ActorFailure.Describe(e)}");
         return Directive.Stop;
     });
 

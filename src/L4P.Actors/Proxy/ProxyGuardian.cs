@@ -37,8 +37,7 @@ public sealed class ProxyGuardian : ActorBase
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        var cause = e is ActorInitializationException { InnerException: { } inner } ? inner : e;
-        _rootFailure = $"{cause.GetType().Name}: {cause.Message}";
+        _rootFailure = ActorFailure.Describe(e);
         if (e is ActorInitializationException) return Directive.Stop;
         _services.Metrics.ActorRestarts.WithLabels("proxy_root").Inc();
         Log.RootResumed(_log, _rootFailure);

@@ -126,7 +126,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     /// <summary>A child that throws is stopped, and its Terminated says what follows; the exception is kept for that.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        _lastFailure = e is ActorInitializationException { InnerException: { } inner } ? inner : e;
+        _lastFailure = e;
         return Directive.Stop;
     });
 
@@ -149,7 +149,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     {
         var e = _lastFailure;
         _lastFailure = null;
-        return e is null ? "it stopped" : $"{e.GetType().Name}: {e.Message}";
+        return e is null ? "it stopped" : ActorFailure.Describe(e);
     }
 
     /// <summary>A router died. Pending generation: its start or reload fails. Current one: a new router after the backoff. Retired: expected.</summary>

@@ -82,7 +82,7 @@ public sealed class Router : ActorBase, IWithTimers
     /// <summary>A child that throws is stopped; its Terminated restarts it (see the class comment). The exception is kept for that log line.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        _lastFailure = e is ActorInitializationException { InnerException: { } inner } ? inner : e;
+        _lastFailure = e;
         return Directive.Stop;
     });
 
@@ -126,7 +126,7 @@ public sealed class Router : ActorBase, IWithTimers
         var delay = _backoff.Next(name);
         var kind = name == ResolverName ? "resolver" : "health_check";
         _services.Metrics.ActorRestarts.WithLabels(kind).Inc();
-        Resolution.Log.ChildDied(_log, child.Path.ToString(), cause is null ? "stopped" : $"{cause.GetType().Name}: {cause.Message}", Durations.Format(delay));
+        Resolution.Log.ChildDied(_log, child.Path.ToString(), cause is null ? "stopped" : ActorFailure.Describe(cause), Durations.Format(delay));
         Timers.StartSingleTimer(new Restart(name), new Restart(name), delay);
     }
 

@@ -67,7 +67,7 @@ public sealed class ClientConnectionStateTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void A_client_closing_mid_ClientHello_is_logged_with_the_bytes_it_sent()
     {
-        var sim = L4PSimulation.Start(this, TlsYaml);
+        using var sim = L4PSimulation.Start(this, TlsYaml);
         var client = sim.Accept("0.0.0.0:443");
         client.Send(HelloBuilder.Hello("a.test")[..10]);
         client.Close();
@@ -78,7 +78,7 @@ public sealed class ClientConnectionStateTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void An_incomplete_ClientHello_times_out_with_the_bytes_it_had()
     {
-        var sim = L4PSimulation.Start(this, TlsYaml);
+        using var sim = L4PSimulation.Start(this, TlsYaml);
         var client = sim.Accept("0.0.0.0:443");
         client.Send(HelloBuilder.Hello("a.test")[..7]);
         sim.Advance(TimeSpan.FromSeconds(1));
@@ -89,7 +89,7 @@ public sealed class ClientConnectionStateTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void The_bytes_after_a_PROXY_header_are_sniffed_and_reach_the_upstream_first()
     {
-        var sim = L4PSimulation.Start(this, BehindLbYaml);
+        using var sim = L4PSimulation.Start(this, BehindLbYaml);
         var client = sim.Accept("0.0.0.0:443");
         var hello = HelloBuilder.Hello("a.test");
         client.Send([.. Encoding.ASCII.GetBytes("PROXY TCP4 192.0.2.7 192.0.2.1 5555 443\r\n"), .. hello]);
@@ -106,7 +106,7 @@ public sealed class ClientConnectionStateTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void A_PROXY_header_that_never_completes_times_out()
     {
-        var sim = L4PSimulation.Start(this, BehindLbYaml);
+        using var sim = L4PSimulation.Start(this, BehindLbYaml);
         var client = sim.Accept("0.0.0.0:443");
         client.Send("PROXY TCP4 192.0.2.7");
         sim.Advance(TimeSpan.FromSeconds(1));
@@ -117,7 +117,7 @@ public sealed class ClientConnectionStateTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void Idle_while_the_dial_is_still_out_stops_it_and_closes_the_client()
     {
-        var sim = L4PSimulation.Start(this, SlowDialYaml);
+        using var sim = L4PSimulation.Start(this, SlowDialYaml);
         var client = sim.Accept("0.0.0.0:8080");
         sim.ExpectConnect("198.51.100.1:80").Hang();
         sim.Advance(TimeSpan.FromSeconds(1));
@@ -129,7 +129,7 @@ public sealed class ClientConnectionStateTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void A_client_leaving_while_the_dial_is_out_stops_it()
     {
-        var sim = L4PSimulation.Start(this, SlowDialYaml);
+        using var sim = L4PSimulation.Start(this, SlowDialYaml);
         var client = sim.Accept("0.0.0.0:8080");
         sim.ExpectConnect("198.51.100.1:80").Hang();
         Sys.Stop(client.Socket.Ref); // the client socket's actor is gone (it was reset)
@@ -139,7 +139,7 @@ public sealed class ClientConnectionStateTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void An_idle_relay_whose_peers_never_finish_the_close_is_aborted_both_ways_after_the_deadline()
     {
-        var sim = L4PSimulation.Start(this, SlowDialYaml);
+        using var sim = L4PSimulation.Start(this, SlowDialYaml);
         var client = sim.Accept("0.0.0.0:8080");
         var upstream = sim.ExpectConnect("198.51.100.1:80").Accept();
         client.Send("hello");
@@ -160,7 +160,7 @@ public sealed class ClientConnectionStateTests() : TestKit(L4PSimulation.Config)
     [Fact]
     public void Half_a_health_request_gets_408_with_the_bytes_it_had()
     {
-        var sim = L4PSimulation.Start(this, HealthYaml);
+        using var sim = L4PSimulation.Start(this, HealthYaml);
         var client = sim.Accept("0.0.0.0:8081");
         client.Send("GET /health HTTP/1.1\r\n");
         sim.Advance(TimeSpan.FromSeconds(1));
