@@ -34,6 +34,7 @@ public sealed class ProxyMetrics
     public Gauge UpstreamUp { get; }
     public Gauge ClusterMembers { get; }
     public Counter Ejections { get; }
+    public Counter AdminRefused { get; }
 
     /// <summary>Client connections open on this node, all servers: the sum of <see cref="ActiveConnections"/> (what cluster mode publishes as load).</summary>
     public long TotalActive => (long)ActiveConnections.GetAllLabelValues().Sum(labels => ActiveConnections.WithLabels(labels).Value);
@@ -66,6 +67,8 @@ public sealed class ProxyMetrics
         ClusterMembers = f.CreateGauge("l4p_cluster_members", "Cluster members with status up, as this node sees them (cluster mode).");
         Ejections = f.CreateCounter("l4p_upstream_ejections_total", "Upstream addresses this node ejected after failed connects in a row (outlier:).",
             new CounterConfiguration { LabelNames = ["upstream"] });
+        AdminRefused = f.CreateCounter("l4p_admin_refused_total", "Requests the admin built-in answered 403; reason is forbidden_source or bad_token.",
+            new CounterConfiguration { LabelNames = ["server", "reason"] });
         ConfigReloads = f.CreateCounter("l4p_config_reloads_total", "Config reloads (SIGHUP); result is ok, invalid or bind_failed.",
             new CounterConfiguration { LabelNames = ["result"] });
     }

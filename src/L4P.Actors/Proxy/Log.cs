@@ -9,4 +9,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "connection ceiling: {Problem}")]
     public static partial void CeilingProblem(ILogger log, string problem);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "config: {Advice}")]
+    public static partial void ConfigAdvice(ILogger log, string advice);
 }

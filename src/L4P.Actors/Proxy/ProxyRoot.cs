@@ -104,6 +104,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     private Generation StartGeneration(int number, ProxyConfig config)
     {
+        foreach (var advice in ConfigAdvice.For(config)) Log.ConfigAdvice(_log, advice);
         var backends = new BackendRegistry(config, _services.Outliers);
         var router = Context.ActorOf(Router.Props(config, backends, _services), $"router-{number}");
         return new Generation(number, config, backends, router);
