@@ -14,7 +14,7 @@ version: 1
 log: warn
 cluster: { enabled: true, hostname: 127.0.0.1, port: $((14053 + i)), seed_nodes: ["127.0.0.1:14053", "127.0.0.1:14054"], roles: [proxy] }
 servers:
-  health: { listen: ["127.0.0.1:$((18180 + i))"], default: health }
+  admin: { listen: ["127.0.0.1:$((18180 + i))"], default: admin }   # /cluster: the admin built-in, loopback only
   echo: { listen: ["127.0.0.1:$((17170 + i))"], default: echo, maxclients: 4, maxclients_scope: cluster }
 YAML
   dotnet src/L4P.Host/bin/Release/net10.0/L4P.Host.dll --config "$W/node$i.yaml" > "$W/node$i.log" 2>&1 &

@@ -67,6 +67,8 @@ public static class Program
 
         if (checkOnly)
         {
+            // Advice goes to stderr: stdout keeps its one "config OK" line for scripts.
+            foreach (var advice in ConfigAdvice.For(config)) await Console.Error.WriteLineAsync($"l4p: warning: {advice}");
             Console.WriteLine($"l4p: {path}: config OK ({config.Servers.Length} server(s), {config.Upstreams.Count - BuiltinUpstreamConfig.All.Count} upstream(s))");
             return 0;
         }

@@ -11,9 +11,11 @@ namespace L4P.Builtins;
 /// <c>/metrics</c> is rendered off the actor and piped back; nothing is read meanwhile. Each request
 /// head must be complete within <paramref name="headDeadline"/> of the start or of the previous answer:
 /// a partial one gets 408, a keep-alive connection with none is closed (<paramref name="close"/>: code, reason).
+/// With <paramref name="admin"/> it is the admin built-in: every request passes the gate first, and each
+/// one refused is counted for <paramref name="server"/>.
 /// </summary>
 internal sealed class HealthSession(IActorRef connection, ConnectionStats stats, ProxyMetrics metrics, ProxyStatus status, Cluster.FleetView? fleet,
-    ITimerScheduler timers, TimeSpan headDeadline, Action<CloseCode, string> close)
+    ITimerScheduler timers, TimeSpan headDeadline, Action<CloseCode, string> close, string server, AdminGate? admin)
 {
     internal sealed record HeadTimedOut : Signal<HeadTimedOut>;
 
@@ -83,7 +85,7 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
     private void AnswerOrRead(IActorRef self)
     {
         // The parser answers too large at MaxHeadBytes: it never needs more than the buffer holds.
-        var outcome = HealthResponder.Next(_buffer.Span);
+        var outcome = HealthResponder.Next(_buffer.Span, admin);
         if (outcome.NeedMore)
         {
             connection.Tell(Tcp.ResumeReading.Instance);
@@ -91,6 +93,7 @@ internal sealed class HealthSession(IActorRef connection, ConnectionStats stats,
         }
         timers.Cancel(HeadTimedOut.Instance);
         _buffer.Consume(outcome.Consumed);
+        if (outcome.Refused is { } refused) metrics.AdminRefused.WithLabels(server, refused.Label()).Inc();
         if (outcome.Render != HealthResponder.Render.None)
         {
             RenderAsync(outcome.Render).PipeTo(self, success: body => new Rendered(outcome.Render, body, outcome.HeadOnly, outcome.Close));

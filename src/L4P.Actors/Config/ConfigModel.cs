@@ -101,6 +101,26 @@ public sealed record ServerConfig(
 
     public const int MinFrameSize = 1024;
     public const int MaxFrameSize = 1024 * 1024;
+
+    /// <summary>
+    /// <c>allow</c>: when not empty, only clients in these networks are served (the client is the PROXY
+    /// header's source when a trusted balancer sent one). Empty: anyone, except that the <c>admin</c>
+    /// built-in then answers loopback clients only.
+    /// </summary>
+    public ImmutableArray<IPNetwork> Allow { get; init; } = [];
+
+    /// <summary><c>deny</c>: clients in these networks are refused, whatever <see cref="Allow"/> says.</summary>
+    public ImmutableArray<IPNetwork> Deny { get; init; } = [];
+
+    /// <summary><c>admin_token</c>: the <c>admin</c> built-in then requires <c>Authorization: Bearer</c> with it.</summary>
+    public BearerToken? AdminToken { get; init; }
+
+    /// <summary>The upstream names this server's routes can reach: <see cref="Default"/> and every <c>sni:</c> rule's.</summary>
+    public IEnumerable<string> RouteUpstreams => Sni.Select(r => r.Upstream).Prepend(Default);
+
+    /// <summary>True when a route of this server goes to the built-in of <paramref name="kind"/> (built-ins cannot be redefined).</summary>
+    public bool RoutesTo(BuiltinKind kind) =>
+        RouteUpstreams.Any(u => BuiltinUpstreamConfig.All.TryGetValue(u, out var b) && ((BuiltinUpstreamConfig)b).Kind == kind);
 }
 
 public enum LimitScope { Node, Cluster }
@@ -147,7 +167,11 @@ public sealed record ViaConfig(
 
 public enum AddressFamilyFilter { Any, IPv4, IPv6 }
 
-public enum BuiltinKind { Ban, Echo, Health }
+/// <summary>
+/// The built-in upstreams: <see cref="Health"/> answers <c>/health</c> only, to anyone; <see cref="Admin"/>
+/// serves the operator's pages (status, metrics, cluster) to the clients the server lets in.
+/// </summary>
+public enum BuiltinKind { Ban, Echo, Health, Admin }
 
 public abstract record UpstreamConfig(string Name);
 
@@ -208,5 +232,6 @@ public sealed record BuiltinUpstreamConfig(string Name, BuiltinKind Kind) : Upst
             ["ban"] = new BuiltinUpstreamConfig("ban", BuiltinKind.Ban),
             ["echo"] = new BuiltinUpstreamConfig("echo", BuiltinKind.Echo),
             ["health"] = new BuiltinUpstreamConfig("health", BuiltinKind.Health),
+            ["admin"] = new BuiltinUpstreamConfig("admin", BuiltinKind.Admin),
         }.ToImmutableDictionary();
 }

@@ -38,7 +38,10 @@ internal static class ServerSection
         { "timeouts", (y, v, p, s) => s with { Timeouts = TimeoutKeys.Read(y, y.Mapping(v, p), p, s.Timeouts) } },
         { "client_hello_timeout", (y, v, p, s) => s with { Timeouts = s.Timeouts with { ClientHello = y.PositiveDuration(v, p) } } },
         { "accept_proxy", (y, v, p, s) => s with { AcceptProxy = y.Bool(v, p) } },
-        { "accept_proxy_from", (y, v, p, s) => s with { AcceptProxyFrom = AcceptProxyFrom(y, v, p) } },
+        { "accept_proxy_from", (y, v, p, s) => s with { AcceptProxyFrom = Networks(y, v, p) } },
+        { "allow", (y, v, p, s) => s with { Allow = Networks(y, v, p) } },
+        { "deny", (y, v, p, s) => s with { Deny = Networks(y, v, p) } },
+        { "admin_token", (y, v, p, s) => s with { AdminToken = Token(y, v, p) } },
         { "maxclients_scope", (y, v, p, s) => s with { MaxClientsScope = Scope(y, v, p, clustered) } },
         { "frame_size", (y, v, p, s) => s with { FrameSize = y.Size(v, p, ServerConfig.MinFrameSize, ServerConfig.MaxFrameSize) } },
     };
@@ -62,7 +65,29 @@ internal static class ServerSection
         CheckUpstream(y, map, "default", server.Default, $"{path}.default", upstreams);
         foreach (var rule in server.Sni)
             CheckUpstream(y, map, "sni", rule.Upstream, $"{path}.sni.{rule.Pattern}", upstreams);
+        CheckAdmin(y, map, path, server);
         return server;
+    }
+
+    /// <summary>
+    /// The admin built-in trusts the client address: behind accept_proxy that is whatever the header claims,
+    /// so the senders must be named, or anyone could claim 127.0.0.1. A token on a server without admin
+    /// protects nothing and would only mislead.
+    /// </summary>
+    private static void CheckAdmin(YamlNodes y, YamlMappingNode map, string path, ServerConfig server)
+    {
+        var admin = server.RoutesTo(BuiltinKind.Admin);
+        if (server.AdminToken is not null && !admin)
+            throw y.Error(YamlNodes.Find(map, "admin_token").Value ?? map, $"{path}.admin_token", "has no effect: no route of this server goes to the built-in admin");
+        if (admin && server.AcceptProxy && server.AcceptProxyFrom.IsEmpty)
+            throw y.Error(YamlNodes.Find(map, "accept_proxy").Value ?? map, $"{path}.accept_proxy",
+                "a server that routes to the built-in admin needs accept_proxy_from too (else any client may claim a loopback address in its PROXY header)");
+    }
+
+    private static BearerToken Token(YamlNodes y, YamlNode value, string path)
+    {
+        var secret = y.String(value, path);
+        return BearerToken.Problem(secret) is { } problem ? throw y.Error(value, path, problem) : new BearerToken(secret);
     }
 
     private static ImmutableArray<IPEndPoint> Listen(YamlNodes y, YamlNode value, string path)
@@ -87,7 +112,8 @@ internal static class ServerSection
             : $"unknown protocol '{proto}' (expected tcp)");
     }
 
-    private static ImmutableArray<IPNetwork> AcceptProxyFrom(YamlNodes y, YamlNode value, string path) =>
+    /// <summary><c>accept_proxy_from</c>, <c>allow</c>, <c>deny</c>: CIDR blocks or single addresses, IPv4 and IPv6.</summary>
+    private static ImmutableArray<IPNetwork> Networks(YamlNodes y, YamlNode value, string path) =>
         [.. y.StringList(value, path).Select(item => Addresses.TryParseNetwork(item.Value, out var network)
             ? network
             : throw y.Error(item.Node, item.Path, $"'{item.Value}' is not an address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)"))];

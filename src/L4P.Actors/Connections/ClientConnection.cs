@@ -12,7 +12,7 @@ namespace L4P.Connections;
 /// <summary>
 /// The client side of one proxied connection, handler of the accepted Akka.IO connection: read the
 /// PROXY header (accept_proxy), sniff the ClientHello (tls: true), ask the <see cref="Router"/> where to
-/// go, then either serve a built-in (ban, echo, health) or spawn and supervise the paired
+/// go, then either serve a built-in (ban, echo, health, admin) or spawn and supervise the paired
 /// <see cref="UpstreamConnection"/>, which dials and owns the upstream -> client leg, while this actor
 /// relays client -> upstream (its <see cref="RelayLeg"/>). States: ReadingProxyHeader -> Sniffing ->
 /// Routing -> Connecting -> Relaying (echo skips Connecting), or Routing -> ServingHealth; Closing waits
@@ -307,9 +307,11 @@ public sealed class ClientConnection : ActorBase, IWithTimers
                 echo.StartWith(initial, Self);
                 Enter(m => Relaying(m, echo));
                 break;
-            case BuiltinUpstreamConfig { Kind: BuiltinKind.Health }:
+            case BuiltinUpstreamConfig { Kind: BuiltinKind.Health or BuiltinKind.Admin } http:
+                // admin decides on the effective client address: the PROXY header's source when one was trusted.
+                var gate = http.Kind == BuiltinKind.Admin ? AdminGate.For(_ctx.Server, (_remote as IPEndPoint)?.Address) : null;
                 var health = new HealthSession(_inbound, _stats, _ctx.Services.Metrics, _ctx.Services.Status, _ctx.Services.Fleet,
-                    Timers, _ctx.Server.Timeouts.HttpRequest, CloseClient);
+                    Timers, _ctx.Server.Timeouts.HttpRequest, CloseClient, _ctx.Server.Name, gate);
                 // Entered before Start: the session's buffer is rented from its first bytes on.
                 Enter(m => ServingHealth(m, health), health.Release);
                 health.Start(initial, Self);

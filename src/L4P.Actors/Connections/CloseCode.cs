@@ -80,6 +80,9 @@ public enum CloseCode
 
     /// <summary>The paired upstream connection actor failed, or stopped before it connected.</summary>
     UpstreamFailed,
+
+    /// <summary>The client is in the server's <c>deny</c>, or not in its <c>allow</c>: refused before any dial.</summary>
+    Denied,
 }
 
 public static class CloseCodes
@@ -118,6 +121,7 @@ public static class CloseCodes
         CloseCode.HttpKeepAliveTimeout => "http_keep_alive_timeout",
         CloseCode.RouterTimeout => "router_timeout",
         CloseCode.UpstreamFailed => "upstream_failed",
+        CloseCode.Denied => "denied",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
     };
 }

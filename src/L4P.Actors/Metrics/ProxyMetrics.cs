@@ -34,6 +34,7 @@ public sealed class ProxyMetrics
     public Gauge UpstreamUp { get; }
     public Gauge ClusterMembers { get; }
     public Counter Ejections { get; }
+    public Counter AdminRefused { get; }
 
     /// <summary>Long-lived actors of the tree restarted after they died (<c>actor</c>: router, resolver, health_check).</summary>
     public Counter ActorRestarts { get; }
@@ -72,6 +73,8 @@ public sealed class ProxyMetrics
         ClusterMembers = f.CreateGauge("l4p_cluster_members", "Cluster members with status up, as this node sees them (cluster mode).");
         Ejections = f.CreateCounter("l4p_upstream_ejections_total", "Upstream addresses this node ejected after failed connects in a row (outlier:).",
             new CounterConfiguration { LabelNames = ["upstream"] });
+        AdminRefused = f.CreateCounter("l4p_admin_refused_total", "Requests the admin built-in answered 403; reason is forbidden_source or bad_token.",
+            new CounterConfiguration { LabelNames = ["server", "reason"] });
         ActorRestarts = f.CreateCounter("l4p_actor_restarts_total", "Long-lived actors (router, resolver, health_check) restarted after they died; each death is also logged.",
             new CounterConfiguration { LabelNames = ["actor"] });
         OpenSocketsGauge = f.CreateGauge("l4p_open_sockets", "Sockets the process holds now (listeners, both sides of each pair, probes, DNS, cluster); read from /proc at each scrape.",

@@ -13,7 +13,8 @@ public static class HttpRequestHead
 
     public enum Status { NeedMore, Complete, Malformed, TooLarge }
 
-    public readonly record struct Request(string Method, string Path, bool KeepAlive);
+    /// <summary><see cref="Authorization"/>: the header's value, null when absent (the admin built-in's token).</summary>
+    public readonly record struct Request(string Method, string Path, bool KeepAlive, string? Authorization = null);
 
     public static Status TryParse(ReadOnlySpan<byte> buffer, out Request request, out int consumed)
     {
@@ -44,6 +45,7 @@ public static class HttpRequestHead
         else return Status.Malformed;
 
         var headers = lineEnd < 0 ? [] : head[(lineEnd + 2)..];
+        string? authorization = null;
         while (!headers.IsEmpty)
         {
             var next = headers.IndexOf("\r\n"u8);
@@ -58,6 +60,12 @@ public static class HttpRequestHead
                 if (ContainsTokenIgnoreCase(value, "close"u8)) keepAlive = false;
                 else if (ContainsTokenIgnoreCase(value, "keep-alive"u8)) keepAlive = true;
             }
+            else if (Ascii.EqualsIgnoreCase(name, "authorization"u8))
+            {
+                // Two credentials leave it open which one is meant: refused rather than guessed.
+                if (authorization is not null) return Status.Malformed;
+                authorization = Encoding.Latin1.GetString(value);
+            }
             else if (Ascii.EqualsIgnoreCase(name, "content-length"u8) && !value.SequenceEqual("0"u8)
                      || Ascii.EqualsIgnoreCase(name, "transfer-encoding"u8))
                 return Status.Malformed;
@@ -66,7 +74,7 @@ public static class HttpRequestHead
         var path = Encoding.ASCII.GetString(target);
         var query = path.IndexOf('?');
         if (query >= 0) path = path[..query];
-        request = new Request(Encoding.ASCII.GetString(method), path, keepAlive);
+        request = new Request(Encoding.ASCII.GetString(method), path, keepAlive, authorization);
         return Status.Complete;
     }
 

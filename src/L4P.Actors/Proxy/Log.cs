@@ -21,4 +21,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 32, Level = LogLevel.Critical, Message = "{Reason}: the proxy takes no connections")]
     public static partial void RootStopped(ILogger log, string reason);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "config: {Advice}")]
+    public static partial void ConfigAdvice(ILogger log, string advice);
 }

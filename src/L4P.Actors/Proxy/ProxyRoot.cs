@@ -132,6 +132,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     private Generation StartGeneration(int number, ProxyConfig config)
     {
+        foreach (var advice in ConfigAdvice.For(config)) Log.ConfigAdvice(_log, advice);
         var backends = new BackendRegistry(config, _services.Outliers);
         var g = new Generation(number, config, backends, ActorRefs.Nobody);
         return g with { Router = StartRouter(g) };

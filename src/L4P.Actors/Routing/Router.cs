@@ -202,6 +202,10 @@ public sealed class Router : ActorBase, IWithTimers
             throw new InvalidOperationException($"route request for server {request.Server}, which this generation does not have");
         var (server, table) = entry;
         var route = table.Match(request.ServerName);
+        // allow/deny, before any address is picked. The admin built-in applies them itself, per request,
+        // to answer 403 (and count it) rather than drop the connection.
+        if (route.Upstream is not BuiltinUpstreamConfig { Kind: BuiltinKind.Admin } && ClientAccess.Refusal(server, request.Client) is { } denied)
+            return new RouteDecision(route, null, [], new RouteRefusal(CloseCode.Denied, denied));
         if (route.Upstream is not TcpUpstreamConfig tcp) return new RouteDecision(route, null, [], null);
         var plan = UpstreamPlan.For(route, tcp, request.ServerName, server.Timeouts, out var problem);
         if (plan is null) return new RouteDecision(route, null, [], new RouteRefusal(CloseCode.NoSni, problem!));

@@ -501,6 +501,8 @@ public sealed class ConfigLoaderTests
         while (!File.Exists(Path.Combine(root, "config.yaml.example"))) root = Path.GetDirectoryName(root)!;
         var c = ConfigLoader.LoadFile(Path.Combine(root, "config.yaml.example"), _ => null);
         Assert.Contains(c.Servers, s => s.Default == "health");
+        Assert.Contains(c.Servers, s => s.Default == "admin" && s.Allow.IsEmpty);
+        Assert.Empty(ConfigAdvice.For(c));
         Assert.Contains(c.Servers, s => s.Default == "echo");
         Assert.Contains(c.Servers, s => c.Upstreams[s.Default] is TcpUpstreamConfig);
         Assert.All(c.Servers.SelectMany(s => s.Listen), ep => Assert.True(IPAddress.IsLoopback(ep.Address)));

@@ -100,7 +100,7 @@ public sealed class FleetTests : TestKit, IAsyncLifetime
             servers:
               front: { listen: ["127.0.0.1:{{front[i]}}"], default: flaky }
               solo: { listen: ["127.0.0.1:{{solo[i]}}"], default: lone }
-            {{(i == 2 ? $"  health: {{ listen: [\"127.0.0.1:{health}\"], default: health }}" : "")}}
+            {{(i == 2 ? $"  health: {{ listen: [\"127.0.0.1:{health}\"], default: admin }}" : "")}}
             upstream:
               flaky:
                 targets: ["tcp://127.0.0.1:{{dead}}", "tcp://127.0.0.1:{{good.Endpoint.Port}}"]

@@ -18,6 +18,7 @@ public sealed class BuiltinTests(ITestOutputHelper output) : IAsyncLifetime
           echo: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: echo }
           ban: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: ban }
           health: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: health }
+          admin: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: admin }
           slowhealth: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: health, maxclients: 1, timeouts: { http_request: 1s } }
         """, output);
 
@@ -48,7 +49,7 @@ public sealed class BuiltinTests(ITestOutputHelper output) : IAsyncLifetime
         }
         var line = await _proxy.WaitForLogAsync(l => l.Contains("conn server=echo"));
         Assert.Contains(" up=100000 down=100000 ", line);
-        var m = await PrometheusSamples.ParseAsync((await Net.HttpGetAsync(_proxy.Listen("health"), "/metrics")).Body);
+        var m = await PrometheusSamples.ParseAsync((await Net.HttpGetAsync(_proxy.Listen("admin"), "/metrics")).Body);
         Assert.Equal(100_000, m.Value("l4p_bytes_total", ("server", "echo"), ("direction", "client_to_upstream")));
         Assert.Equal(100_000, m.Value("l4p_bytes_total", ("server", "echo"), ("direction", "upstream_to_client")));
     }

@@ -51,7 +51,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
                 version: 1
                 cluster: { enabled: true, hostname: 127.0.0.1, port: {{clusterPorts[i]}}, seed_nodes: {{seeds}}, roles: [proxy] }
                 servers:
-                  health: { listen: ["127.0.0.1:{{health[i]}}"], default: health }
+                  health: { listen: ["127.0.0.1:{{health[i]}}"], default: admin }
                   echo: { listen: ["127.0.0.1:{{echo[i]}}"], default: echo }
                 """);
             _nodes.Add(new HostProcess($"--config {path}"));
@@ -82,7 +82,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
     {
         var h = TestPorts.Free();
         var path = Path.Combine(_dir, "solo.yaml");
-        await File.WriteAllTextAsync(path, $"version: 1\nservers:\n  health: {{ listen: [\"127.0.0.1:{h}\"], default: health }}\n");
+        await File.WriteAllTextAsync(path, $"version: 1\nservers:\n  health: {{ listen: [\"127.0.0.1:{h}\"], default: admin }}\n");
         var node = new HostProcess($"--config {path}");
         _nodes.Add(node);
         await node.WaitForOutputAsync("started with", TimeSpan.FromSeconds(30));

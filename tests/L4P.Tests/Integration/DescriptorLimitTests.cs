@@ -35,7 +35,7 @@ public sealed partial class DescriptorLimitTests(ITestOutputHelper output) : IDi
             log: info
             servers:
               relay: { listen: ["127.0.0.1:{{port}}"], default: backend, maxclients: 5000 }
-              health: { listen: ["127.0.0.1:{{health}}"], default: health }
+              health: { listen: ["127.0.0.1:{{health}}"], default: admin }
             upstream:
               backend: "tcp://127.0.0.1:{{backend.Endpoint.Port}}"
             """);

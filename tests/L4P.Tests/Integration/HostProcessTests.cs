@@ -29,6 +29,39 @@ public sealed class HostProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_and_start_say_once_that_health_pages_moved_to_admin()
+    {
+        var port = TestPorts.Free();
+        var path = Write($"version: 1\nservers:\n  hc:\n    listen: [\"127.0.0.1:{port}\"]\n    default: health\n");
+        const string moved = "servers.hc: the built-in health now answers /health only; /status, /status.json, /metrics and /cluster moved to the built-in admin";
+        using (var check = new HostProcess($"--check --config {path}"))
+        {
+            Assert.Equal(0, await check.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Contains("config OK", check.Stdout);
+            var err = check.Stderr.Trim();
+            Assert.DoesNotContain('\n', err);
+            Assert.StartsWith("l4p: warning: " + moved, err);
+        }
+
+        using var p = new HostProcess($"--config {path}");
+        await p.WaitForOutputAsync("started with", TimeSpan.FromSeconds(30));
+        var (_, body) = await Net.HttpGetAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), "/metrics");
+        Assert.Equal("not found\n", body);
+        p.Signal(HostProcess.SIGTERM);
+        await p.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Single(p.Stdout.Split('\n'), l => l.Contains(moved, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Check_gives_no_advice_when_an_admin_server_exists()
+    {
+        var path = Write($"version: 1\nservers:\n  hc: {{ listen: [\"127.0.0.1:{TestPorts.Free()}\"], default: health }}\n  adm: {{ listen: [\"127.0.0.1:{TestPorts.Free()}\"], default: admin }}\n");
+        using var p = new HostProcess($"--check --config {path}");
+        Assert.Equal(0, await p.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("", p.Stderr.Trim());
+    }
+
+    [Fact]
     public async Task Check_rejects_a_bad_config_with_one_line_and_exit_2()
     {
         var path = Write("version: 1\nservers:\n  e:\n    listen: [\"127.0.0.1:99999\"]\n");

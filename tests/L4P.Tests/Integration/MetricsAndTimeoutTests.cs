@@ -16,7 +16,7 @@ public sealed class MetricsAndTimeoutTests(ITestOutputHelper output)
         await using var proxy = await InProcessProxy.StartAsync($$"""
             version: 1
             servers:
-              health: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: health }
+              health: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: admin }
               plain: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: backend, maxclients: 1 }
               nowhere: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: closed }
             upstream:

@@ -52,7 +52,7 @@ public sealed class ReloadTests : IDisposable
               web: { listen: ["127.0.0.1:{{web}}"], default: a }
               relay: { listen: ["127.0.0.1:{{relay}}"], default: slow }
               old: { listen: ["127.0.0.1:{{old}}"], default: echo }
-              health: { listen: ["127.0.0.1:{{health}}"], default: health }
+              health: { listen: ["127.0.0.1:{{health}}"], default: admin }
             upstream:
               a: "tcp://127.0.0.1:{{a.Endpoint.Port}}"
               b: "tcp://127.0.0.1:{{b.Endpoint.Port}}"
@@ -73,7 +73,7 @@ public sealed class ReloadTests : IDisposable
               web: { listen: ["127.0.0.1:{{web}}"], default: b }
               relay: { listen: ["127.0.0.1:{{relay}}"], default: slow }
               extra: { listen: ["127.0.0.1:{{extra}}"], default: echo }
-              health: { listen: ["127.0.0.1:{{health}}"], default: health }
+              health: { listen: ["127.0.0.1:{{health}}"], default: admin }
             upstream:
               a: "tcp://127.0.0.1:{{a.Endpoint.Port}}"
               b: "tcp://127.0.0.1:{{b.Endpoint.Port}}"

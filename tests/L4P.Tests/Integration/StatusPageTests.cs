@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 
 namespace L4P.Tests.Integration;
 
-/// <summary>/status.json against known traffic, and /status in a real headless Chromium.</summary>
+/// <summary>/status.json against known traffic, and /status in a real headless Chromium, all served by the admin built-in.</summary>
 public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly TcpBackend _backend = TcpBackend.Echo();
@@ -20,6 +20,7 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         version: 1
         servers:
           health: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: health }
+          admin: { listen: ["127.0.0.1:{{TestPorts.Free()}}"], default: admin }
           web:
             listen: ["127.0.0.1:{{TestPorts.Free()}}"]
             maxclients: 50
@@ -60,7 +61,7 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task<JsonNode> StatusAsync()
     {
-        var (head, body) = await Net.HttpGetAsync(_proxy.Listen("health"), "/status.json");
+        var (head, body) = await Net.HttpGetAsync(_proxy.Listen("admin"), "/status.json");
         Assert.Contains("Content-Type: application/json", head);
         return JsonNode.Parse(body)!;
     }
@@ -108,7 +109,7 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         await SendThroughAsync(3, "a.test");
         await SendThroughAsync(2, null);
         var s = await StatusAsync();
-        var m = await PrometheusSamples.ParseAsync((await Net.HttpGetAsync(_proxy.Listen("health"), "/metrics")).Body);
+        var m = await PrometheusSamples.ParseAsync((await Net.HttpGetAsync(_proxy.Listen("admin"), "/metrics")).Body);
 
         var web = s["servers"]!.AsArray().Single(x => (string?)x!["name"] == "web")!;
         Assert.Equal(5, (double)web["results"]!["ok"]!);
@@ -135,7 +136,7 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         // Active drops when the listener sees the connection actor stop, just after its log line.
         for (var tries = 0; ; tries++)
         {
-            (head, html) = await Net.HttpGetAsync(_proxy.Listen("health"), "/status");
+            (head, html) = await Net.HttpGetAsync(_proxy.Listen("admin"), "/status");
             if (Card(html, "data-server=\"web\"").Contains(" 0/50", StringComparison.Ordinal) || tries == 100) break;
             await Task.Delay(20);
         }
@@ -148,6 +149,7 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("results: ok=3", web);
         Assert.Contains("</i></span> 0/50</td>", web); // maxclients use, as a bar and numbers
         Assert.Contains("<h3>health <small>default health</small></h3>", Card(html, "data-server=\"health\""));
+        Assert.Contains("<h3>admin <small>default admin</small></h3>", Card(html, "data-server=\"admin\""));
         var backend = Card(html, "data-upstream=\"backend\"");
         Assert.Contains($"<h3>backend <small>tcp://{upstream}</small></h3>", backend);
         Assert.Contains($"<tr><td>{upstream}</td>", backend);
@@ -156,7 +158,7 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.DoesNotContain("<!--=", html); // every placeholder filled
 
         // What an operator's curl sees: the same tables.
-        var (code, curled, _) = await Tools.RunAsync("curl", $"-sS --max-time 5 http://{_proxy.Listen("health")}/status");
+        var (code, curled, _) = await Tools.RunAsync("curl", $"-sS --max-time 5 http://{_proxy.Listen("admin")}/status");
         Assert.Equal(0, code);
         Assert.Contains("<h3>web <small>tls, default backend</small></h3>", curled);
         Assert.Contains("data-field=\"total\" rowspan=\"1\">3</td>", Card(curled, "data-server=\"web\""));
@@ -184,7 +186,7 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         await SendThroughAsync(1, null);
         await using var browser = await HeadlessChromium.StartAsync();
         await browser.DisableScriptsAsync();
-        await browser.NavigateAsync($"http://{_proxy.Listen("health")}/status");
+        await browser.NavigateAsync($"http://{_proxy.Listen("admin")}/status");
         await browser.WaitForAsync("document.readyState === 'complete'", TimeSpan.FromSeconds(10));
 
         // The page's script never ran (it would have defined refresh() at once): the tables are the server's.
@@ -196,7 +198,7 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal($"127.0.0.1:{_backend.Endpoint.Port}",
             (string)(await browser.EvalAsync("document.querySelector('[data-upstream=backend] td').textContent"))!);
         Assert.Equal("resolved", (string)(await browser.EvalAsync("document.querySelector('[data-upstream=backend] td.state').textContent"))!);
-        Assert.Equal(3, (await browser.EvalAsync("document.querySelectorAll('[data-server]').length"))!.GetValue<int>());
+        Assert.Equal(4, (await browser.EvalAsync("document.querySelectorAll('[data-server]').length"))!.GetValue<int>()); // health, admin, web and the markup-named one
         Assert.Equal(2, (await browser.EvalAsync("document.querySelectorAll('[data-upstream]').length"))!.GetValue<int>());
         // A name with markup is shown as written, and made no element.
         var names = (await browser.EvalAsync("[...document.querySelectorAll('[data-server] h3')].map(h => h.firstChild.textContent.trim())"))!.AsArray()
@@ -217,7 +219,7 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         await SendThroughAsync(2, "a.test");
         await using var browser = await HeadlessChromium.StartAsync();
         await browser.ViewportAsync(1280, 900, mobile: false);
-        await browser.NavigateAsync($"http://{_proxy.Listen("health")}/status");
+        await browser.NavigateAsync($"http://{_proxy.Listen("admin")}/status");
         await browser.WaitForAsync("Number(document.body.dataset.refreshes || 0) >= 1", TimeSpan.FromSeconds(10));
 
         Assert.Equal("function", (string)(await browser.EvalAsync("typeof refresh"))!); // the control for the test with scripts off
