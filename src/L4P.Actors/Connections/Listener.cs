@@ -132,6 +132,9 @@ public sealed class Listener : ActorBase
                 return true;
             case Tcp.ConnectionClosed:
                 return true; // the close of a rejected connection completed
+            case CloseConnections:
+                foreach (var connection in Context.GetChildren()) Context.Stop(connection);
+                return true;
             default:
                 return false;
         }

@@ -18,6 +18,13 @@ public sealed record ListenerFailed(string Server, IPEndPoint Configured, string
 /// <summary>ProxyRoot -> Listener: take no more connections; unbind and stop once the last one has ended.</summary>
 public sealed record StopAccepting : Signal<StopAccepting>;
 
+/// <summary>
+/// ProxyRoot -> Listener, when <c>shutdown_timeout</c> has passed: stop every connection now. Each stops
+/// and resets its own sockets (PostStop) while Akka.IO's connection actors are still there to take the
+/// reset, instead of leaving that to the actor system's own stop.
+/// </summary>
+public sealed record CloseConnections : Signal<CloseConnections>;
+
 /// <summary>ProxyRoot -> Listener on reload: new connections on this address use this config.</summary>
 public sealed record UpdateContext(ServerContext Context);
 

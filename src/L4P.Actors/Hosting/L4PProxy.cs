@@ -78,7 +78,11 @@ public sealed class L4PProxy(IRequiredActor<ProxyRoot> root, ProxyConfig config,
         return ReloadAsync(next, cancel);
     }
 
-    /// <summary>Stops taking connections and waits up to <paramref name="timeout"/> for the open ones to end; false when some were still open.</summary>
+    /// <summary>
+    /// Stops taking connections and waits up to <paramref name="timeout"/> for the open ones to end; false when
+    /// some were still open, which are then closed (reset) before this returns, so none is left to the actor
+    /// system's own stop.
+    /// </summary>
     public async Task<bool> DrainAsync(TimeSpan timeout, CancellationToken cancel = default)
     {
         var proxy = await RootAsync(cancel);
@@ -89,9 +93,21 @@ public sealed class L4PProxy(IRequiredActor<ProxyRoot> root, ProxyConfig config,
         }
         catch (AskTimeoutException)
         {
+            proxy.Tell(ProxyRoot.CloseAll.Instance);
+            try
+            {
+                await proxy.Ask<ProxyRoot.Drained>(ProxyRoot.Drain.Instance, CloseAllTimeout, cancel);
+            }
+            catch (AskTimeoutException)
+            {
+                log.LogWarning("connections still open {Timeout} after they were told to close", Durations.Format(CloseAllTimeout));
+            }
             return false;
         }
     }
+
+    /// <summary>How long the connections told to close at the end of a drain get to do it.</summary>
+    private static readonly TimeSpan CloseAllTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>The proxy's servers, open connections and current upstream addresses.</summary>
     public async Task<ProxyRoot.State> GetStateAsync(CancellationToken cancel = default) =>

@@ -56,6 +56,12 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     public sealed record Drained;
 
+    /// <summary>
+    /// Anyone -> ProxyRoot during a drain whose time is up: every connection still open is stopped, and so
+    /// resets its sockets; the drain's <see cref="Drained"/> follows once the listeners have unbound.
+    /// </summary>
+    public sealed record CloseAll : Signal<CloseAll>;
+
     /// <summary>Anyone -> ProxyRoot: answered with <see cref="State"/>.</summary>
     public sealed record GetState : Signal<GetState>;
 
@@ -289,6 +295,9 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
                 if (_next is not null || _reloadRequester is not null) AbandonReload(ReloadOutcome.Cancelled, "a shutdown began before the reload finished");
                 foreach (var l in _alive) l.Tell(StopAccepting.Instance);
                 ReportIfDrained();
+                return true;
+            case CloseAll:
+                foreach (var l in _alive) l.Tell(CloseConnections.Instance);
                 return true;
             case Terminated t when !_alive.Contains(t.ActorRef):
                 OnRouterDied(t.ActorRef);

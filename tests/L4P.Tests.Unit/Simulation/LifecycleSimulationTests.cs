@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.IO;
 using Akka.TestKit.Xunit2;
 using L4P.Config;
@@ -120,11 +121,22 @@ public sealed class LifecycleSimulationTests() : TestKit(L4PSimulation.Config)
             check: { interval: 2s, timeout: 1s, send: "PING\r\n", expect: "PONG" }
         """;
 
+    /// <summary>
+    /// The checker arms its first round in PreStart, which may run just after Start returns: once it answers an
+    /// Identify (handled after PreStart) that timer is set, and a step of virtual time fires it.
+    /// </summary>
+    private void StartChecks(L4PSimulation sim)
+    {
+        var identity = Sys.ActorSelection("/user/proxy/root/router-1/check-pool").Ask<ActorIdentity>(new Identify(1), TimeSpan.FromSeconds(3)).Result;
+        Assert.NotNull(identity.Subject);
+        sim.Advance(TimeSpan.FromMilliseconds(1));
+    }
+
     [Fact]
     public void A_health_probe_closes_the_socket_it_registered_after_each_check()
     {
         using var sim = L4PSimulation.Start(this, CheckYaml);
-        sim.Advance(TimeSpan.FromMilliseconds(1)); // the first round of checks
+        StartChecks(sim);
         for (var round = 0; round < 3; round++)
         {
             var probe = sim.ExpectConnect("198.51.100.1:80").Accept();
@@ -139,7 +151,7 @@ public sealed class LifecycleSimulationTests() : TestKit(L4PSimulation.Config)
     public void A_health_probe_whose_target_never_answers_is_reset_at_its_timeout_and_the_next_round_probes_again()
     {
         using var sim = L4PSimulation.Start(this, CheckYaml);
-        sim.Advance(TimeSpan.FromMilliseconds(1)); // the first round of checks
+        StartChecks(sim);
         var probe = sim.ExpectConnect("198.51.100.1:80").Accept();
         probe.ExpectReceived("PING\r\n");
         sim.Advance(TimeSpan.FromSeconds(1)); // the check's timeout: the target never answered

@@ -104,6 +104,7 @@ public sealed class BuiltinTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("no complete request head within 1s", line);
 
         // maxclients: 1, and the slot is free again.
+        await _proxy.WaitIdleAsync("slowhealth");
         using var next = await Net.ConnectAsync(_proxy.Listen("slowhealth"));
         await next.SendAsync(Encoding.ASCII.GetBytes("GET /health HTTP/1.1\r\nConnection: close\r\n\r\n"));
         Assert.EndsWith("\r\n\r\nOK", Encoding.ASCII.GetString(await Net.ReadToEndAsync(next)));

@@ -52,6 +52,7 @@ public sealed class CloseDeadlineTests(ITestOutputHelper output)
         Assert.True(started.Elapsed >= ClientConnection.CloseDeadline, $"ended after {started.Elapsed}: before the deadline");
 
         // The slot is free again: the next client is echoed.
+        await proxy.WaitIdleAsync("echo");
         using var next = await Net.ConnectAsync(proxy.Listen("echo"));
         await next.SendAsync("again"u8.ToArray());
         Assert.Equal("again"u8.ToArray(), await Net.ReadExactlyAsync(next, 5));

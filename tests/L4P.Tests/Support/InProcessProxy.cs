@@ -72,6 +72,21 @@ public sealed class InProcessProxy : IAsyncDisposable
     }
     public IPEndPoint Listen(string server, int index = 0) => Config.Servers.Single(s => s.Name == server).Listen[index];
 
+    /// <summary>
+    /// Waits until <paramref name="server"/> holds no connection (its maxclients slots are free): a connection's
+    /// line is logged as it ends, just before its listener hears that it has stopped and frees the slot.
+    /// </summary>
+    public async Task WaitIdleAsync(string server, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        double Active() => Config.Servers.Single(s => s.Name == server).Listen.Sum(ep => Metrics.ActiveConnections.WithLabels(server, ep.ToString()).Value);
+        while (Active() > 0)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"server {server} still has {Active()} connection(s) open");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Waits for a log line matching <paramref name="predicate"/> (connection lines come after the sockets close).</summary>
     public async Task<string> WaitForLogAsync(Func<string, bool> predicate, TimeSpan? timeout = null)
     {
