@@ -13,6 +13,8 @@ internal sealed record StatusDocument(
     double ConfigReloadsOk,
     double ConfigReloadsFailed,
     int? MaxConnections,
+    double ActiveConnections,
+    int? OpenSockets,
     IReadOnlyList<ServerStatus> Servers,
     IReadOnlyList<UpstreamStatus> Upstreams);
 

@@ -31,6 +31,8 @@ public static class StatusPage
             .Replace("<!--=generation-->", Num(s.Generation), StringComparison.Ordinal)
             .Replace("<!--=loaded-->", s.ConfigLoadedAt is { } l ? Esc(Time(l, "yyyy-MM-dd HH:mm:ss")) : "-", StringComparison.Ordinal)
             .Replace("<!--=ceiling-->", Num(s.MaxConnections), StringComparison.Ordinal)
+            .Replace("<!--=active-->", Num(s.ActiveConnections), StringComparison.Ordinal)
+            .Replace("<!--=sockets-->", Num(s.OpenSockets), StringComparison.Ordinal)
             .Replace("<!--=servers-->", Servers(s.Servers), StringComparison.Ordinal)
             .Replace("<!--=upstreams-->", Upstreams(s.Upstreams), StringComparison.Ordinal);
         return Encoding.UTF8.GetBytes(html);

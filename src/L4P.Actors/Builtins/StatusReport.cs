@@ -72,7 +72,7 @@ public static class StatusReport
             gen?.Number, gen?.Config.SourcePath, gen?.LoadedAt,
             ConfigReloadsOk: Sum(reloads, s => s.Label("result") == "ok"),
             ConfigReloadsFailed: Sum(reloads, s => s.Label("result") != "ok"),
-            metrics.Ceiling, [.. servers], [.. upstreams]);
+            metrics.Ceiling, ActiveConnections: Sum(active, _ => true), Metrics.OpenSockets.Count(), [.. servers], [.. upstreams]);
     }
 
     /// <summary>One child of a labelled collector: its label values (in the collector's label order) and value.</summary>

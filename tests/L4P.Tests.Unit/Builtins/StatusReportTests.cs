@@ -72,6 +72,9 @@ public sealed class StatusReportTests
         Assert.Equal(2, (double)s["config_reloads_ok"]!);
         Assert.Equal(2, (double)s["config_reloads_failed"]!);
         Assert.Equal(1000, (int)s["max_connections"]!);
+        Assert.Equal(3, (double)s["active_connections"]!); // both listen addresses of web
+        // This test process's own sockets: at least none, read from /proc like the gauge.
+        Assert.True((int)s["open_sockets"]! >= 0);
 
         var web = Named(s, "servers", "web");
         Assert.True((bool)web["tls"]!);

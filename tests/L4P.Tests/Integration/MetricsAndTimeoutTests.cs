@@ -58,6 +58,8 @@ public sealed class MetricsAndTimeoutTests(ITestOutputHelper output)
         Assert.Equal(1, m.Value("l4p_maxclients", ("server", "plain"), ("listen", plainListen)));
         Assert.Equal(n + 1, m.Value("l4p_upstream_connect_seconds_count", ("upstream", "backend")));
         Assert.True(m.Value("l4p_upstream_connect_seconds_sum", ("upstream", "backend")) > 0);
+        // The process's sockets (this test's peers share it): at least the listeners and the held pair's two.
+        Assert.True(m.Value("l4p_open_sockets") >= proxy.Config.Servers.Sum(s => s.Listen.Length) + 2, $"l4p_open_sockets {m.Value("l4p_open_sockets")}");
     }
 
     [Fact]
