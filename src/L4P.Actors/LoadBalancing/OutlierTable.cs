@@ -14,12 +14,14 @@ namespace L4P.LoadBalancing;
 public sealed record OutlierVerdict(string Upstream, string Address, bool Ejected, TimeSpan For, string Origin);
 
 /// <summary>
-/// Passive outlier detection, node-wide and across config generations: connection actors report each
-/// connect to an address of an upstream with <c>outlier:</c>; <see cref="OutlierConfig.Failures"/> failures
+/// Passive outlier detection, node-wide and across config generations: each Router reports the connect
+/// outcomes (<c>DialOutcome</c>) its connections send it, for upstreams with <c>outlier:</c>; <see cref="OutlierConfig.Failures"/> failures
 /// in a row on this node eject the address for <see cref="OutlierConfig.EjectFor"/>, and a connect that
 /// succeeds (when every address was ejected, new connections still try them) brings it back. Verdicts go to
 /// <see cref="Broadcast"/> as well (cluster mode: to every node), and every node skips an ejected address.
-/// Readers are lock-free: the ejected set is an immutable snapshot behind a volatile field.
+/// A deliberate shared table, not one actor's state: written by the routers of every live generation
+/// (a reload overlaps two) and by the fleet's verdicts, so the failure runs are a concurrent dictionary
+/// and the ejected set is an immutable snapshot behind a volatile field (readers are lock-free).
 /// </summary>
 public sealed class OutlierTable
 {

@@ -223,6 +223,12 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         Context.Watch(listener);
     }
 
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is InjectedFault fault) throw new InjectedFaultException(fault.Reason);
+        return base.AroundReceive(receive, message);
+    }
+
     protected override bool Receive(object message)
     {
         switch (message)

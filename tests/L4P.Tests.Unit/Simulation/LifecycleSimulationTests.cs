@@ -252,4 +252,24 @@ public sealed class LifecycleSimulationTests() : TestKit(L4PSimulation.Config)
         sim.Advance(TimeSpan.FromSeconds(60));
         Assert.Throws<Xunit.Sdk.XunitException>(() => sim.Accept("0.0.0.0:9090"));
     }
+
+    [Fact]
+    public void A_root_that_throws_is_resumed_by_its_guardian_with_its_connections_and_its_config()
+    {
+        using var sim = L4PSimulation.Start(this, PlainYaml);
+        var client = sim.Accept("0.0.0.0:8080");
+        var upstream = sim.ExpectConnect("198.51.100.1:80").Accept();
+        Assert.Equal(ReloadOutcome.Applied, sim.Reload(NamedYaml.Replace("backend.test", "198.51.100.2")).Outcome);
+        Inject("/user/proxy/root");
+        sim.ExpectLog("the proxy's root actor failed handling a message (InjectedFaultException: injected by the test)");
+        Assert.Equal(1, sim.Metrics.ActorRestarts.WithLabels("proxy_root").Value);
+        client.Send("still here");
+        upstream.ExpectReceived("still here"); // the live pair kept going
+        var next = sim.Accept("0.0.0.0:8080");
+        sim.ExpectConnect("198.51.100.2:80").Accept(); // generation 2's config, not the one captured at start
+        var state = CreateTestProbe();
+        state.Send(sim.Root, ProxyRoot.GetState.Instance);
+        Assert.Equal(2, state.ExpectMsg<ProxyRoot.State>().Generation);
+        next.Close();
+    }
 }
