@@ -60,7 +60,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     private IActorRef? _upstream;
 
     /// <summary>Returns what the current state rented from a pool; see <see cref="Enter"/>.</summary>
-    private Action? _release;
+    private readonly StateRental _rented = new();
 
     public ClientConnection(ServerContext ctx, IActorRef inbound, EndPoint remote, EndPoint? local = null)
     {
@@ -102,7 +102,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     protected override void PostStop()
     {
         _owned?.Release();
-        ReleaseRented();
+        _rented.Release();
     }
 
     protected override bool AroundReceive(Receive receive, object message)
@@ -120,16 +120,8 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     /// </summary>
     private void Enter(Receive state, Action? release = null)
     {
-        ReleaseRented();
-        _release = release;
+        _rented.Replace(release);
         Become(state);
-    }
-
-    private void ReleaseRented()
-    {
-        var release = _release;
-        _release = null;
-        release?.Invoke();
     }
 
     private void AfterProxyHeader(ByteString first)

@@ -40,7 +40,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     // What PostStop releases, whatever the state: the socket once connected, and the state's pooled buffer.
     private OwnedConnection? _socket;
-    private Action? _release;
+    private readonly StateRental _rented = new();
 
     public UpstreamConnection(ServerContext ctx, UpstreamPlan plan, IPEndPoint[] addresses, IActorRef inbound, ConnectionStats stats, ByteString initial)
     {
@@ -73,7 +73,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
     protected override void PostStop()
     {
         _socket?.Release();
-        LeaveState();
+        _rented.Release();
         if (_acquired is not null) _ctx.Router.Tell(new UpstreamReleased(_upstream.Name, _acquired));
     }
 
@@ -86,16 +86,8 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     private void Enter(Receive state, Action? release = null)
     {
-        LeaveState();
-        _release = release;
+        _rented.Replace(release);
         Become(state);
-    }
-
-    private void LeaveState()
-    {
-        var release = _release;
-        _release = null;
-        release?.Invoke();
     }
 
     /// <summary>Dialling: one address at a time, the next after a failure, until one connects or the time is up.</summary>
