@@ -179,8 +179,9 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         }
         var delay = _backoff.Next(router.Path.Name);
         _services.Metrics.ActorRestarts.WithLabels("router").Inc();
-        Log.RouterDied(_log, router.Path.ToString(), cause, Durations.Format(delay));
+        // Armed before the line is logged: whoever sees the line knows the restart is scheduled.
         Timers.StartSingleTimer(new RestartRouter(_current.Number), new RestartRouter(_current.Number), delay);
+        Log.RouterDied(_log, router.Path.ToString(), cause, Durations.Format(delay));
     }
 
     /// <summary>The current generation gets a new router over the same routing state; the listeners hand it to new connections.</summary>

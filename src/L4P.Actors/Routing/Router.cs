@@ -126,8 +126,9 @@ public sealed class Router : ActorBase, IWithTimers
         var delay = _backoff.Next(name);
         var kind = name == ResolverName ? "resolver" : "health_check";
         _services.Metrics.ActorRestarts.WithLabels(kind).Inc();
-        Resolution.Log.ChildDied(_log, child.Path.ToString(), cause is null ? "stopped" : ActorFailure.Describe(cause), Durations.Format(delay));
+        // Armed before the line is logged: whoever sees the line knows the restart is scheduled.
         Timers.StartSingleTimer(new Restart(name), new Restart(name), delay);
+        Resolution.Log.ChildDied(_log, child.Path.ToString(), cause is null ? "stopped" : ActorFailure.Describe(cause), Durations.Format(delay));
     }
 
     private void OnRestart(string name)

@@ -227,7 +227,9 @@ public sealed class LifecycleSimulationTests() : TestKit(L4PSimulation.Config)
         var probe = CreateTestProbe();
         var slow = ConfigLoader.Parse(NamedYaml.Replace("backend.test", "slow.test").Replace("timeout: 2s", "timeout: 60s"), "slow.yaml", _ => null);
         probe.Send(sim.Root, new ProxyRoot.Reload(slow));
-        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        // Answered after the Reload (mailbox order): the root has armed its deadline before time moves.
+        probe.Send(sim.Root, ProxyRoot.GetState.Instance);
+        Assert.Equal(1, probe.ExpectMsg<ProxyRoot.State>().Generation);
         sim.Advance(ProxyRoot.ReloadDeadline);
         var answer = probe.ExpectMsg<ProxyRoot.Reloaded>();
         Assert.Equal(ReloadOutcome.Timeout, answer.Outcome);
