@@ -101,7 +101,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
     /// </summary>
     protected override void PostStop()
     {
-        _owned?.Release();
+        _owned?.AbortUnlessEnded();
         _rented.Release();
     }
 

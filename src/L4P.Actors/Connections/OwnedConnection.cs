@@ -7,7 +7,7 @@ namespace L4P.Connections;
 /// An Akka.IO connection this actor registered itself as handler of, and so owns. Akka.IO 1.5 watches the
 /// actor that sent <c>Connect</c> only until <c>Register</c>; when the handler is that same actor, no watch
 /// is left at all (README: Known issues), so nothing but the owner ever closes the socket. The rule: the
-/// owner watches it, passes every message through <see cref="Observe"/>, and calls <see cref="Release"/>
+/// owner watches it, passes every message through <see cref="Observe"/>, and calls <see cref="AbortUnlessEnded"/>
 /// in <c>PostStop</c>, which aborts the socket unless it has ended. Accepted connections are owned the
 /// same way, though there the listener's watch would also close them: the rule, not luck, closes them.
 /// </summary>
@@ -50,7 +50,7 @@ internal sealed class OwnedConnection
     }
 
     /// <summary>PostStop: a stop overtakes any Close still queued, so the socket is reset here unless it has already ended.</summary>
-    public void Release()
+    public void AbortUnlessEnded()
     {
         if (Ended) return;
         Ended = true;

@@ -72,7 +72,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     protected override void PostStop()
     {
-        _socket?.Release();
+        _socket?.AbortUnlessEnded();
         _rented.Release();
         if (_acquired is not null) _ctx.Router.Tell(new UpstreamReleased(_upstream.Name, _acquired));
     }

@@ -50,7 +50,7 @@ public sealed class CheckProbe : ActorBase, IWithTimers
         _tcp.Tell(new Tcp.Connect(_endpoint, null, null, _check.Timeout, pullMode: true));
     }
 
-    protected override void PostStop() => _socket?.Release();
+    protected override void PostStop() => _socket?.AbortUnlessEnded();
 
     protected override bool AroundReceive(Receive receive, object message)
     {

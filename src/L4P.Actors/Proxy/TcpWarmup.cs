@@ -46,7 +46,7 @@ public sealed class TcpWarmup : ActorBase, IWithTimers
     /// <summary>Whatever ended the warm-up (done, given up, stopped), the sockets it registered and its listener go with it.</summary>
     protected override void PostStop()
     {
-        foreach (var socket in _sockets) socket.Release();
+        foreach (var socket in _sockets) socket.AbortUnlessEnded();
         if (_listener is not null && !_unbound) _listener.Tell(Tcp.Unbind.Instance);
     }
 
