@@ -45,6 +45,12 @@ public sealed class Listener : ActorBase
             TcpSettings = _ctx.Tcp,
         });
 
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is InjectedFault fault) throw new InjectedFaultException(fault.Reason);
+        return base.AroundReceive(receive, message);
+    }
+
     protected override bool Receive(object message)
     {
         switch (message)

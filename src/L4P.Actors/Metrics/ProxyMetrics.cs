@@ -36,7 +36,7 @@ public sealed class ProxyMetrics
     public Counter Ejections { get; }
     public Counter AdminRefused { get; }
 
-    /// <summary>Long-lived actors of the tree restarted after they died (<c>actor</c>: router, resolver, health_check).</summary>
+    /// <summary>Long-lived actors of the tree restarted (or resumed) after they died (<c>actor</c>: router, resolver, health_check, listener, proxy_root).</summary>
     public Counter ActorRestarts { get; }
 
     /// <summary><c>l4p_open_sockets</c>, set from <see cref="OpenSockets.Count"/> before each scrape.</summary>
@@ -75,7 +75,7 @@ public sealed class ProxyMetrics
             new CounterConfiguration { LabelNames = ["upstream"] });
         AdminRefused = f.CreateCounter("l4p_admin_refused_total", "Requests the admin built-in answered 403; reason is forbidden_source or bad_token.",
             new CounterConfiguration { LabelNames = ["server", "reason"] });
-        ActorRestarts = f.CreateCounter("l4p_actor_restarts_total", "Long-lived actors (router, resolver, health_check) restarted after they died; each death is also logged.",
+        ActorRestarts = f.CreateCounter("l4p_actor_restarts_total", "Long-lived actors (router, resolver, health_check, listener, proxy_root) restarted after they died; each death is also logged.",
             new CounterConfiguration { LabelNames = ["actor"] });
         OpenSocketsGauge = f.CreateGauge("l4p_open_sockets", "Sockets the process holds now (listeners, both sides of each pair, probes, DNS, cluster); read from /proc at each scrape.",
             new GaugeConfiguration { SuppressInitialValue = true });

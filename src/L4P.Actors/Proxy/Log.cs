@@ -24,4 +24,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "config: {Advice}")]
     public static partial void ConfigAdvice(ILogger log, string advice);
+
+    [LoggerMessage(EventId = 33, Level = LogLevel.Error, Message = "{Listener} on {Address} died ({Cause}), and its connections with it: binding the address again in {Delay}")]
+    public static partial void ListenerDied(ILogger log, string listener, string address, string cause, string delay);
 }

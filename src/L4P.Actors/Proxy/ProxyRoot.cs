@@ -43,6 +43,8 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     private sealed record RestartRouter(int Generation);
 
+    private sealed record RebindListener(IPEndPoint Endpoint);
+
     public sealed record Reload(ProxyConfig Config);
 
     /// <summary>The reload's outcome; with <see cref="ReloadOutcome.BindFailed"/>, <see cref="Problems"/> says where.</summary>
@@ -184,6 +186,22 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         Log.RouterDied(_log, router.Path.ToString(), cause, Durations.Format(delay));
     }
 
+    /// <summary>
+    /// A listener stopped. Still in the table: it died serving (an exception), taking its connections with it;
+    /// its address is bound again after the backoff. Otherwise it drained or failed to bind, as intended.
+    /// </summary>
+    private void OnListenerStopped(IActorRef listener)
+    {
+        var (endpoint, _) = _listeners.FirstOrDefault(kv => kv.Value.Equals(listener));
+        if (endpoint is null || _drainRequester is not null) return;
+        _listeners.Remove(endpoint);
+        var cause = TakeFailure();
+        var delay = _backoff.Next($"listen {endpoint}");
+        _services.Metrics.ActorRestarts.WithLabels("listener").Inc();
+        Timers.StartSingleTimer(new RebindListener(endpoint), new RebindListener(endpoint), delay);
+        Log.ListenerDied(_log, listener.Path.ToString(), endpoint.ToString(), cause, Durations.Format(delay));
+    }
+
     /// <summary>The current generation gets a new router over the same routing state; the listeners hand it to new connections.</summary>
     private void RestartCurrentRouter()
     {
@@ -218,6 +236,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     private void Bind(ServerContext ctx, IPEndPoint ep)
     {
+        _backoff.Started($"listen {ep}");
         var listener = Context.ActorOf(Listener.Props(ctx, ep), $"listen-{_listenerSeq++}");
         _listeners[ep] = listener;
         _alive.Add(listener);
@@ -309,7 +328,13 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
             case Terminated t when !_alive.Contains(t.ActorRef):
                 OnRouterDied(t.ActorRef);
                 return true;
+            case RebindListener r when _drainRequester is null && !_listeners.ContainsKey(r.Endpoint):
+                foreach (var (ctx, ep) in Addresses(_current).Where(a => a.Endpoint.Equals(r.Endpoint))) Bind(ctx, ep);
+                return true;
+            case RebindListener:
+                return true; // shutting down, or the address left the config meanwhile
             case Terminated t:
+                OnListenerStopped(t.ActorRef);
                 _alive.Remove(t.ActorRef);
                 if (_drainRequester is null) UpdateCeiling(_current.Config, _alive.Count);
                 ReportIfDrained();

@@ -274,4 +274,22 @@ public sealed class LifecycleSimulationTests() : TestKit(L4PSimulation.Config)
         Assert.Equal(2, state.ExpectMsg<ProxyRoot.State>().Generation);
         next.Close();
     }
+
+    [Fact]
+    public void A_listener_that_dies_takes_its_connections_and_its_address_is_bound_again_after_the_backoff()
+    {
+        using var sim = L4PSimulation.Start(this, PlainYaml);
+        var client = sim.Accept("0.0.0.0:8080");
+        var upstream = sim.ExpectConnect("198.51.100.1:80").Accept();
+        Inject("/user/proxy/root/listen-0");
+        Assert.IsType<Tcp.Abort>(upstream.ExpectClosed()); // the pair went with its listener, and reset its sockets
+        Assert.IsType<Tcp.Abort>(client.ExpectClosed());
+        sim.ExpectLog("died (InjectedFaultException: injected by the test), and its connections with it: binding the address again in 1s");
+        Assert.Equal(1, sim.Metrics.ActorRestarts.WithLabels("listener").Value);
+        sim.Advance(Backoff.Min);
+        AwaitAssert(() => Assert.NotNull(Sys.ActorSelection("/user/proxy/root/listen-1").ResolveOne(TimeSpan.FromSeconds(1)).Result));
+        var next = sim.Accept("0.0.0.0:8080");
+        sim.ExpectConnect("198.51.100.1:80").Accept();
+        next.Close();
+    }
 }
