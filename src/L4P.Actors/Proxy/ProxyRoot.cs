@@ -99,6 +99,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     private readonly ILogger _log;
     private (int? Ceiling, string? Problem)? _announced;
     private readonly Backoff _backoff;
+    private IActorRef _warmup = ActorRefs.Nobody;
     private Exception? _lastFailure;
 
     // Routers of earlier generations, answering their last connections before they stop by themselves.
@@ -117,7 +118,8 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     protected override void PreStart()
     {
         _services.StartFleet?.Invoke(Context);
-        Context.ActorOf(TcpWarmup.Props(_services.TcpManager, _services.Tcp), "warmup");
+        // Watched: a warm-up that dies before Done must not keep the proxy from binding (it is never fatal).
+        _warmup = Context.Watch(Context.ActorOf(TcpWarmup.Props(_services.TcpManager, _services.Tcp), "warmup"));
         // Akka's HashedWheelTimerScheduler starts its worker on the first timer, and every thread that
         // schedules meanwhile blocks until it runs. If that first timer is a burst of new connections
         // each starting its idle timer, they block every thread-pool thread and the worker waits for
@@ -324,6 +326,11 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
                 return true;
             case CloseAll:
                 foreach (var l in _alive) l.Tell(CloseConnections.Instance);
+                return true;
+            case Terminated t when t.ActorRef.Equals(_warmup):
+                _lastFailure = null; // a warm-up's failure is not fatal, and not a router's
+                _warm = true;
+                StartIfReady();
                 return true;
             case Terminated t when !_alive.Contains(t.ActorRef):
                 OnRouterDied(t.ActorRef);
