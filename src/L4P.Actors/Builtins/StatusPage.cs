@@ -31,6 +31,8 @@ public static class StatusPage
             .Replace("<!--=generation-->", Num(s.Generation), StringComparison.Ordinal)
             .Replace("<!--=loaded-->", s.ConfigLoadedAt is { } l ? Esc(Time(l, "yyyy-MM-dd HH:mm:ss")) : "-", StringComparison.Ordinal)
             .Replace("<!--=ceiling-->", Num(s.MaxConnections), StringComparison.Ordinal)
+            .Replace("<!--=cluster-hidden-->", s.Cluster is null ? " hidden" : "", StringComparison.Ordinal)
+            .Replace("<!--=cluster-->", Esc(s.Cluster ?? ""), StringComparison.Ordinal)
             .Replace("<!--=servers-->", Servers(s.Servers), StringComparison.Ordinal)
             .Replace("<!--=upstreams-->", Upstreams(s.Upstreams), StringComparison.Ordinal);
         return Encoding.UTF8.GetBytes(html);

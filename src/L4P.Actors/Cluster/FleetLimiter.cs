@@ -41,13 +41,19 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
     private readonly Dictionary<string, LWWDictionary<string, int>> _data = [];
     private readonly Dictionary<string, int> _othersSeen = [];
     private readonly MemberSet _members = new();
+    private readonly int _epoch;
     private string _self = "";
 
-    public FleetLimiter(FleetLimits limits) => _limits = limits;
+    public FleetLimiter(FleetLimits limits, int epoch)
+    {
+        _limits = limits;
+        _epoch = epoch;
+    }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(FleetLimits limits) => Connections.FactoryProps.For(() => new FleetLimiter(limits));
+    /// <summary>The limiter of fleet incarnation <paramref name="epoch"/> (its views are dropped once that incarnation is gone).</summary>
+    public static Props Props(FleetLimits limits, int epoch) => Connections.FactoryProps.For(() => new FleetLimiter(limits, epoch));
 
     private static LWWDictionaryKey<string, int> KeyFor(string server) => new($"l4p-clients-{server}");
 
@@ -114,8 +120,11 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
 
     private void ViewOf(string server)
     {
+        // Until this node is up (joining, or rejoining after a detach) its limits stay as they are: the
+        // whole limit at the first start, its own share of the last view after a detach.
+        if (!_members.IsUp(_self)) return;
         var others = Others(server);
         _othersSeen[server] = others;
-        _limits.SetView(server, others, Math.Max(1, _members.UpCount));
+        _limits.SetView(server, others, Math.Max(1, _members.UpCount), _epoch);
     }
 }

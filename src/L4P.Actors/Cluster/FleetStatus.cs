@@ -28,21 +28,23 @@ public sealed class FleetStatus : ActorBase, IWithTimers
     private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
     private readonly Dictionary<string, (long Active, DateTimeOffset At)> _loads = [];
     private readonly MemberSet _members = new();
+    private readonly int _epoch;
 
-    public FleetStatus(FleetView view, ProxyMetrics metrics)
+    public FleetStatus(FleetView view, ProxyMetrics metrics, int epoch)
     {
         _view = view;
         _metrics = metrics;
+        _epoch = epoch;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(FleetView view, ProxyMetrics metrics) =>
-        Connections.FactoryProps.For(() => new FleetStatus(view, metrics));
+    /// <summary>The status of fleet incarnation <paramref name="epoch"/> (its writes are dropped once that incarnation is gone).</summary>
+    public static Props Props(FleetView view, ProxyMetrics metrics, int epoch) =>
+        Connections.FactoryProps.For(() => new FleetStatus(view, metrics, epoch));
 
     protected override void PreStart()
     {
-        _view.SelfAddress = _cluster.SelfAddress.ToString();
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
         _mediator.Tell(new Subscribe(Topic, Self));
@@ -84,7 +86,6 @@ public sealed class FleetStatus : ActorBase, IWithTimers
             members[address] = new FleetMember(address, status, [.. m.Roles.Order(StringComparer.Ordinal)], load?.Item1, load?.Item2);
         }
         foreach (var gone in _loads.Keys.Where(k => !members.ContainsKey(k)).ToList()) _loads.Remove(gone);
-        _view.Set(members.ToImmutable());
-        _metrics.ClusterMembers.Set(members.Values.Count(m => m.Status == "up"));
+        if (_view.Set(members.ToImmutable(), _epoch)) _metrics.ClusterMembers.Set(members.Values.Count(m => m.Status == "up"));
     }
 }

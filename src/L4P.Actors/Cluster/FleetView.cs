@@ -15,8 +15,19 @@ public sealed record FleetMember(string Address, string Status, ImmutableArray<s
 public sealed class FleetView : Resolution.INameOwnership
 {
     private ImmutableSortedDictionary<string, FleetMember> _members = ImmutableSortedDictionary<string, FleetMember>.Empty;
+    private volatile int _epoch;
+    private volatile FleetState _state = FleetState.Joining;
 
     public string SelfAddress { get; internal set; } = "";
+
+    /// <summary>Joining, up, detached or leaving (set by the fleet's host actor).</summary>
+    public FleetState State { get => _state; internal set => _state = value; }
+
+    /// <summary>
+    /// The fleet incarnation whose actors may write this view. A downed fleet's actors still run for a
+    /// moment while their ActorSystem shuts down: their writes carry the old epoch and are dropped.
+    /// </summary>
+    internal int Epoch { get => _epoch; set => _epoch = value; }
 
     /// <summary>Fleet-wide maxclients state, shown in <c>/cluster</c>.</summary>
     public FleetLimits? Limits { get; internal set; }
@@ -24,6 +35,14 @@ public sealed class FleetView : Resolution.INameOwnership
     public ImmutableSortedDictionary<string, FleetMember> Members => Volatile.Read(ref _members);
 
     internal void Set(ImmutableSortedDictionary<string, FleetMember> members) => Volatile.Write(ref _members, members);
+
+    /// <summary>The members as fleet incarnation <paramref name="epoch"/> sees them; ignored from an incarnation that is gone.</summary>
+    internal bool Set(ImmutableSortedDictionary<string, FleetMember> members, int epoch)
+    {
+        if (epoch != Epoch) return false;
+        Set(members);
+        return true;
+    }
 
     /// <summary>Sets the members (tests build views without a cluster).</summary>
     internal FleetView With(IEnumerable<FleetMember> members)
@@ -62,15 +81,14 @@ public sealed class FleetView : Resolution.INameOwnership
         return h;
     }
 
-    /// <summary>The <c>/cluster</c> document: this node's address and every member with its status, roles and load.</summary>
-    /// <summary>The <c>GET /cluster</c> document: members with their load, and the fleet-wide limits.</summary>
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(new FleetDocument(true, SelfAddress,
+    /// <summary>The <c>GET /cluster</c> document: this node's address and state, members with their load, and the fleet-wide limits.</summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(new FleetDocument(true, SelfAddress, State.Label(),
         [.. Members.Values.Select(m => new MemberDocument(m.Address, m.Status, m.Roles, m.ActiveConnections, m.LoadSeenAt))],
         [.. (Limits?.Snapshot() ?? []).Select(l => new LimitDocument(l.Server, l.Max, l.Local, l.Others, l.Ceiling))]),
         FleetJson.Default.FleetDocument);
 }
 
-internal sealed record FleetDocument(bool Enabled, string Self, IReadOnlyList<MemberDocument> Members, IReadOnlyList<LimitDocument> Limits);
+internal sealed record FleetDocument(bool Enabled, string Self, string State, IReadOnlyList<MemberDocument> Members, IReadOnlyList<LimitDocument> Limits);
 
 internal sealed record MemberDocument(string Address, string Status, IReadOnlyList<string> Roles, long? ActiveConnections, DateTimeOffset? LoadSeenAt);
 

@@ -48,5 +48,8 @@ internal sealed class MemberSet
     /// <summary>Members that still count: not downed, not removed.</summary>
     public bool IsLive(string address) => _members.TryGetValue(address, out var m) && m.Status is not (MemberStatus.Removed or MemberStatus.Down);
 
+    /// <summary>The member at <paramref name="address"/> is up (or weakly up) as this subscription saw it.</summary>
+    public bool IsUp(string address) => _members.TryGetValue(address, out var m) && m.Status is MemberStatus.Up or MemberStatus.WeaklyUp;
+
     public int UpCount => _members.Values.Count(m => m.Status == MemberStatus.Up);
 }

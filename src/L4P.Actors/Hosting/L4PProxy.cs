@@ -17,6 +17,7 @@ public sealed class L4PProxy(IRequiredActor<ProxyRoot> root, ProxyConfig config,
     private static readonly TimeSpan ReloadTimeout = TimeSpan.FromSeconds(60);
     private readonly SemaphoreSlim _reloading = new(1, 1);
     private ProxyConfig _current = config;
+    private readonly bool _clustered = config.Cluster.Enabled; // the cluster: section applies at start only
 
     /// <summary>The config new connections use (the last one applied, or applied with bind failures).</summary>
     public ProxyConfig Current => Volatile.Read(ref _current);
@@ -83,6 +84,25 @@ public sealed class L4PProxy(IRequiredActor<ProxyRoot> root, ProxyConfig config,
         try
         {
             await proxy.Ask<ProxyRoot.Drained>(ProxyRoot.Drain.Instance, timeout, cancel);
+            return true;
+        }
+        catch (AskTimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Cluster mode: leaves the cluster gracefully (the fleet's ActorSystem runs Akka's leave and stops) and
+    /// does not rejoin; false when that took longer than <paramref name="timeout"/>. Standalone: nothing to leave, true.
+    /// </summary>
+    public async Task<bool> LeaveClusterAsync(TimeSpan timeout, CancellationToken cancel = default)
+    {
+        if (!_clustered) return true;
+        var fleet = new ActorSelection(await RootAsync(cancel), Cluster.FleetNode.ActorName);
+        try
+        {
+            await fleet.Ask<Cluster.FleetHost.Left>(Cluster.FleetHost.Leave.Instance, timeout, cancel);
             return true;
         }
         catch (AskTimeoutException)

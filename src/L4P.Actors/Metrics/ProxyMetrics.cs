@@ -33,6 +33,7 @@ public sealed class ProxyMetrics
     public Counter Routes { get; }
     public Gauge UpstreamUp { get; }
     public Gauge ClusterMembers { get; }
+    public Gauge ClusterDetached { get; }
     public Counter Ejections { get; }
 
     /// <summary>Client connections open on this node, all servers: the sum of <see cref="ActiveConnections"/> (what cluster mode publishes as load).</summary>
@@ -64,6 +65,7 @@ public sealed class ProxyMetrics
         UpstreamUp = f.CreateGauge("l4p_upstream_up", "1 when an upstream address passes its health checks, 0 when it is down.",
             new GaugeConfiguration { LabelNames = ["upstream", "address"] });
         ClusterMembers = f.CreateGauge("l4p_cluster_members", "Cluster members with status up, as this node sees them (cluster mode).");
+        ClusterDetached = f.CreateGauge("l4p_cluster_detached", "1 while this node is out of the cluster (downed, removed, cut off) and proxying on its own view; 0 otherwise (cluster mode).");
         Ejections = f.CreateCounter("l4p_upstream_ejections_total", "Upstream addresses this node ejected after failed connects in a row (outlier:).",
             new CounterConfiguration { LabelNames = ["upstream"] });
         ConfigReloads = f.CreateCounter("l4p_config_reloads_total", "Config reloads (SIGHUP); result is ok, invalid or bind_failed.",
