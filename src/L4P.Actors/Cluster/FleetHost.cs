@@ -68,7 +68,7 @@ public sealed class FleetHost : ActorBase, IWithTimers
 
     protected override void PreStart()
     {
-        _parts.Status.Cluster = FleetState.Joining;
+        SetState(FleetState.Joining);
         Build();
     }
 

@@ -80,7 +80,7 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
                         _replicator.Tell(Dsl.Subscribe(key, Self));
                         ViewOf(name); // members known, no counts yet
                     }
-                    if (_limits.TakeUnpublished(name) is { } count)
+                    if (_limits.TakeUnpublished(name, _epoch) is { } count)
                     {
                         var cluster = _cluster;
                         var self = _self;

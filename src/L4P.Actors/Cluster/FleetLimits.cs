@@ -73,6 +73,12 @@ public sealed class FleetLimits
         lock (s) return System.Diagnostics.Stopwatch.GetElapsedTime(s.LastAdmit) >= quiet;
     }
 
+    /// <summary>
+    /// This node's count if the fleet of incarnation <paramref name="epoch"/> has not heard it yet (and marks
+    /// it heard); null for an incarnation that is gone, so its last ticks cannot mark heard what the next never got.
+    /// </summary>
+    internal int? TakeUnpublished(string server, int epoch) => epoch == Epoch ? TakeUnpublished(server) : null;
+
     /// <summary>This node's count if the fleet has not heard it yet (and marks it heard).</summary>
     internal int? TakeUnpublished(string server)
     {

@@ -21,6 +21,7 @@ public sealed class FleetDetachTests
 
         limits.Epoch = -1;
         limits.Detach();
+        Assert.Null(limits.TakeUnpublished("s", epoch: 1)); // the downed incarnation's last tick
         // Nobody's counts reach it: its own share, ceil(9 / 3) = 3, of which it holds 2.
         Assert.Equal(new FleetLimits.ServerView("s", 9, 2, 0, 3), limits.Snapshot().Single());
         Assert.True(limits.TryAdmit("s", 9));

@@ -96,7 +96,7 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
                 cluster: { enabled: true, hostname: 127.0.0.1, port: {{clusterPorts[i]}}, seed_nodes: {{seeds}}, down_after: 2s, rejoin_after: 1s }
                 servers:
                   health: { listen: ["127.0.0.1:{{health[i]}}"], default: health }
-                  relay: { listen: ["127.0.0.1:{{relay[i]}}"], default: back }
+                  relay: { listen: ["127.0.0.1:{{relay[i]}}"], default: back, maxclients: 30, maxclients_scope: cluster }
                 upstream:
                   back: tcp://127.0.0.1:{{_backend.Endpoint.Port}}
                 """);
@@ -124,6 +124,7 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
 
         // Until it is a member again: every new connection is served, and /cluster says where it stands.
         var states = new List<string>();
+        var detachedCeilings = new HashSet<int>();
         var served = 0;
         TimeSpan? rejoined = null;
         while (thawed.Elapsed < RejoinBound)
@@ -133,6 +134,7 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
             var fleet = await FleetAsync(health[2]);
             var state = (string)fleet["state"]!;
             if (states.Count == 0 || states[^1] != state) states.Add(state);
+            if (state == "detached") detachedCeilings.Add((int)fleet["limits"]![0]!["this_node_ceiling"]!);
             if (state == "up" && Up(fleet) == 3 && states.Contains("detached"))
             {
                 rejoined = thawed.Elapsed;
@@ -144,9 +146,13 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.True(rejoined is not null, $"node 2 not a member again within {RejoinBound.TotalSeconds} s of SIGCONT (states: {string.Join(" -> ", states)})");
         output.WriteLine($"member again {rejoined!.Value.TotalSeconds:0.0} s after SIGCONT");
         Assert.Contains("detached", states);
+        // Detached, the cluster-scope limit falls back to this node's share of the last view: ceil(30 / 3).
+        Assert.Equal([10], detachedCeilings);
 
         // The others take it back, the relay held across all of it still works, the detach was one warning.
         await WaitFleetAsync(health[0], f => Up(f) == 3, TimeSpan.FromSeconds(15));
+        // ...and hear its count again: the held relay is node 2's one connection of the server.
+        await WaitFleetAsync(health[0], f => (int)f["limits"]![0]!["other_nodes"]! == 1, TimeSpan.FromSeconds(15));
         await AssertHeldRelayAsync(held, "after");
         var metrics = await PrometheusSamples.ParseAsync((await Net.HttpGetAsync(Loopback(health[2]), "/metrics")).Body);
         Assert.Equal(0, metrics.Value("l4p_cluster_detached"));
