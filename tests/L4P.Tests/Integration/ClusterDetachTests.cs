@@ -28,6 +28,10 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
 
     public async Task DisposeAsync()
     {
+        // What the nodes said about the cluster, for a failed run (Akka's own cluster lines included).
+        for (var i = 0; i < _nodes.Count; i++)
+            foreach (var line in (_nodes[i].Stdout + _nodes[i].Stderr).Split('\n').Where(l => l.Contains("Cluster", StringComparison.Ordinal) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)))
+                output.WriteLine($"[node{i}] {line.TrimEnd()}");
         foreach (var n in _nodes)
         {
             if (!n.HasExited) n.Signal(HostProcess.SIGCONT); // a frozen process would ignore anything else
@@ -124,7 +128,7 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
 
         // Until it is a member again: every new connection is served, and /cluster says where it stands.
         var states = new List<string>();
-        var detachedCeilings = new HashSet<int>();
+        int? detachedCeiling = null;
         var served = 0;
         TimeSpan? rejoined = null;
         while (thawed.Elapsed < RejoinBound)
@@ -134,7 +138,9 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
             var fleet = await FleetAsync(health[2]);
             var state = (string)fleet["state"]!;
             if (states.Count == 0 || states[^1] != state) states.Add(state);
-            if (state == "detached") detachedCeilings.Add((int)fleet["limits"]![0]!["this_node_ceiling"]!);
+            // The first look while detached: by the last one the new incarnation's limiter may already
+            // have its first view (it can hear MemberUp a moment before FleetHost does).
+            if (state == "detached") detachedCeiling ??= (int)fleet["limits"]![0]!["this_node_ceiling"]!;
             if (state == "up" && Up(fleet) == 3 && states.Contains("detached"))
             {
                 rejoined = thawed.Elapsed;
@@ -147,7 +153,7 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
         output.WriteLine($"member again {rejoined!.Value.TotalSeconds:0.0} s after SIGCONT");
         Assert.Contains("detached", states);
         // Detached, the cluster-scope limit falls back to this node's share of the last view: ceil(30 / 3).
-        Assert.Equal([10], detachedCeilings);
+        Assert.Equal(10, detachedCeiling);
 
         // The others take it back, the relay held across all of it still works, the detach was one warning.
         await WaitFleetAsync(health[0], f => Up(f) == 3, TimeSpan.FromSeconds(15));
@@ -157,10 +163,9 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
         var metrics = await PrometheusSamples.ParseAsync((await Net.HttpGetAsync(Loopback(health[2]), "/metrics")).Body);
         Assert.Equal(0, metrics.Value("l4p_cluster_detached"));
         Assert.Equal(3, metrics.Value("l4p_cluster_members"));
+        await frozen.WaitForOutputAsync("is a member again", TimeSpan.FromSeconds(10)); // the console logger writes behind
         var log = frozen.Stdout + frozen.Stderr;
-        foreach (var line in log.Split('\n').Where(l => l.Contains("cluster", StringComparison.OrdinalIgnoreCase))) output.WriteLine($"[node2] {line.TrimEnd()}");
         Assert.Equal(1, log.Split("is out of the cluster").Length - 1);
-        Assert.Contains("is a member again", log, StringComparison.Ordinal);
         Assert.False(frozen.HasExited);
     }
 }
