@@ -164,6 +164,7 @@ public sealed class FleetHost : ActorBase, IWithTimers
         var cluster = AkkaCluster.Get(system);
         _parts.View.SelfAddress = cluster.SelfAddress.ToString();
         _parts.View.Epoch = epoch;
+        _parts.View.ClearCutOff();
         _parts.Limits.Epoch = epoch;
         _parts.StartActors(system, epoch, Context.System.EventStream);
         _parts.Link.Mediator = DistributedPubSub.Get(system).Mediator;
@@ -177,12 +178,13 @@ public sealed class FleetHost : ActorBase, IWithTimers
     private void Detach(ActorSystem old)
     {
         _detachedAt = Stopwatch.GetTimestamp();
+        var warned = _parts.View.CutOff; // the cut-off warning already said it
         Disconnect();
         _parts.Limits.Detach();
         _parts.View.Set(System.Collections.Immutable.ImmutableSortedDictionary<string, FleetMember>.Empty);
         _parts.Metrics.ClusterMembers.Set(0);
         SetState(FleetState.Detached);
-        Log.Detached(_log, _parts.Cluster.SelfAddress, Durations.Format(_backoff));
+        Log.Detached(_log, warned ? LogLevel.Information : LogLevel.Warning, _parts.Cluster.SelfAddress, Durations.Format(_backoff));
         _system = null;
         var epoch = _epoch;
         old.Terminate().PipeTo(Self, success: () => new OldStopped(epoch), failure: _ => new OldStopped(epoch));
@@ -199,8 +201,7 @@ public sealed class FleetHost : ActorBase, IWithTimers
     private void SetState(FleetState state)
     {
         _parts.View.State = state;
-        _parts.Status.Cluster = state;
-        _parts.Metrics.ClusterDetached.Set(state == FleetState.Detached ? 1 : 0);
+        _parts.View.ShowIn(_parts.Status, _parts.Metrics);
     }
 }
 
@@ -225,7 +226,7 @@ public sealed record FleetParts(
     {
         (string Name, Props Props)[] actors =
         [
-            ("fleet", FleetStatus.Props(View, Metrics, epoch)),
+            ("fleet", FleetStatus.Props(View, Metrics, epoch, Status, Logs.CreateLogger("L4P.Cluster"))),
             ("fleet-share", FleetShare.Props(Outliers, View.SelfAddress, proxyEvents)),
             ("fleet-limits", FleetLimiter.Props(Limits, epoch)),
         ];

@@ -43,6 +43,7 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
     private readonly MemberSet _members = new();
     private readonly int _epoch;
     private string _self = "";
+    private bool _cutOff;
 
     public FleetLimiter(FleetLimits limits, int epoch)
     {
@@ -60,7 +61,7 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
     protected override void PreStart()
     {
         _self = _cluster.SelfAddress.ToString();
-        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent));
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
         Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, TimeSpan.Zero, Interval);
         Timers.StartPeriodicTimer(RefreshTick.Instance, RefreshTick.Instance, Refresh);
     }
@@ -97,8 +98,12 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
             case RefreshTick:
                 foreach (var s in _keys.Keys.Where(s => _limits.QuietFor(s, Settle))) ViewOf(s);
                 return true;
-            case ClusterEvent.CurrentClusterState or ClusterEvent.IMemberEvent:
+            case ClusterEvent.CurrentClusterState or ClusterEvent.IMemberEvent or ClusterEvent.IReachabilityEvent:
                 _members.Apply(message);
+                var cutOff = _members.IsCutOff(_self) ?? _cutOff;
+                // Cut off from the majority: the others' counts no longer arrive, so this node's own share.
+                if (cutOff && !_cutOff) _limits.Detach(_epoch);
+                _cutOff = cutOff;
                 foreach (var s in _keys.Keys) ViewOf(s);
                 return true;
             case UpdateSuccess or UpdateTimeout or ModifyFailure or StoreFailure:
@@ -120,9 +125,9 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
 
     private void ViewOf(string server)
     {
-        // Until this node is up (joining, or rejoining after a detach) its limits stay as they are: the
-        // whole limit at the first start, its own share of the last view after a detach.
-        if (!_members.IsUp(_self)) return;
+        // Until this node is up (joining, or rejoining after a detach), and while it is cut off, its limits
+        // stay as they are: the whole limit at the first start, its own share of the last view after a detach.
+        if (!_members.IsUp(_self) || _cutOff) return;
         var others = Others(server);
         _othersSeen[server] = others;
         _limits.SetView(server, others, Math.Max(1, _members.UpCount), _epoch);

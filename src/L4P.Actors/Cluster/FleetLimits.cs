@@ -107,6 +107,12 @@ public sealed class FleetLimits
             }
     }
 
+    /// <summary><see cref="Detach()"/> from fleet incarnation <paramref name="epoch"/> (cut off); ignored from one that is gone.</summary>
+    internal void Detach(int epoch)
+    {
+        if (epoch == Epoch) Detach();
+    }
+
     /// <summary>A new view of the fleet from incarnation <paramref name="epoch"/>; ignored from one that is gone.</summary>
     internal void SetView(string server, int others, int members, int epoch)
     {

@@ -29,19 +29,24 @@ public sealed class FleetStatus : ActorBase, IWithTimers
     private readonly Dictionary<string, (long Active, DateTimeOffset At)> _loads = [];
     private readonly MemberSet _members = new();
     private readonly int _epoch;
+    private readonly ProxyStatus _status;
+    private readonly Microsoft.Extensions.Logging.ILogger _log;
+    private bool _cutOff;
 
-    public FleetStatus(FleetView view, ProxyMetrics metrics, int epoch)
+    public FleetStatus(FleetView view, ProxyMetrics metrics, int epoch, ProxyStatus status, Microsoft.Extensions.Logging.ILogger log)
     {
         _view = view;
         _metrics = metrics;
         _epoch = epoch;
+        _status = status;
+        _log = log;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>The status of fleet incarnation <paramref name="epoch"/> (its writes are dropped once that incarnation is gone).</summary>
-    public static Props Props(FleetView view, ProxyMetrics metrics, int epoch) =>
-        Connections.FactoryProps.For(() => new FleetStatus(view, metrics, epoch));
+    public static Props Props(FleetView view, ProxyMetrics metrics, int epoch, ProxyStatus status, Microsoft.Extensions.Logging.ILogger log) =>
+        Connections.FactoryProps.For(() => new FleetStatus(view, metrics, epoch, status, log));
 
     protected override void PreStart()
     {
@@ -87,5 +92,12 @@ public sealed class FleetStatus : ActorBase, IWithTimers
         }
         foreach (var gone in _loads.Keys.Where(k => !members.ContainsKey(k)).ToList()) _loads.Remove(gone);
         if (_view.Set(members.ToImmutable(), _epoch)) _metrics.ClusterMembers.Set(members.Values.Count(m => m.Status == "up"));
+        var cutOff = _members.IsCutOff(_view.SelfAddress) ?? _cutOff;
+        if (cutOff == _cutOff || !_view.SetCutOff(cutOff, _epoch)) return;
+        _cutOff = cutOff;
+        _view.ShowIn(_status, _metrics);
+        var up = _members.Members.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp).ToList();
+        if (cutOff) Log.CutOff(_log, _view.SelfAddress, up.Count(m => !_members.IsUnreachable(m)), up.Count);
+        else Log.ReachableAgain(_log, _view.SelfAddress);
     }
 }

@@ -17,11 +17,37 @@ public sealed class FleetView : Resolution.INameOwnership
     private ImmutableSortedDictionary<string, FleetMember> _members = ImmutableSortedDictionary<string, FleetMember>.Empty;
     private volatile int _epoch;
     private volatile FleetState _state = FleetState.Joining;
+    private volatile bool _cutOff;
 
     public string SelfAddress { get; internal set; } = "";
 
-    /// <summary>Joining, up, detached or leaving (set by the fleet's host actor).</summary>
-    public FleetState State { get => _state; internal set => _state = value; }
+    /// <summary>
+    /// Joining, up, detached or leaving (set by the fleet's host actor); a member that is cut off from the
+    /// majority (<see cref="CutOff"/>) shows detached too: it works from its own view already.
+    /// </summary>
+    public FleetState State { get => _state == FleetState.Up && _cutOff ? FleetState.Detached : _state; internal set => _state = value; }
+
+    /// <summary>Up, but reaching only a minority of the members (FleetStatus's reachability events).</summary>
+    public bool CutOff => _cutOff;
+
+    /// <summary>Sets <see cref="CutOff"/> from fleet incarnation <paramref name="epoch"/>; false (and ignored) from one that is gone.</summary>
+    internal bool SetCutOff(bool cutOff, int epoch)
+    {
+        if (epoch != Epoch) return false;
+        _cutOff = cutOff;
+        return true;
+    }
+
+    /// <summary>A new incarnation starts reachable.</summary>
+    internal void ClearCutOff() => _cutOff = false;
+
+    /// <summary>Shows <see cref="State"/> on the status page and in <c>l4p_cluster_detached</c>.</summary>
+    internal void ShowIn(Metrics.ProxyStatus status, Metrics.ProxyMetrics metrics)
+    {
+        var state = State;
+        status.Cluster = state;
+        metrics.ClusterDetached.Set(state == FleetState.Detached ? 1 : 0);
+    }
 
     /// <summary>
     /// The fleet incarnation whose actors may write this view. A downed fleet's actors still run for a
@@ -58,9 +84,10 @@ public sealed class FleetView : Resolution.INameOwnership
     /// </summary>
     public bool Owns(Resolution.BackendKey key) => OwnerOf(key) is not { } owner || owner == SelfAddress;
 
-    /// <summary>The up member that keeps <paramref name="key"/> fresh, or null when this node is not up.</summary>
+    /// <summary>The up member that keeps <paramref name="key"/> fresh, or null when this node is not up (or cut off).</summary>
     public string? OwnerOf(Resolution.BackendKey key)
     {
+        if (_cutOff) return null; // the owners it cannot reach refresh nothing it hears
         var members = Members;
         if (!members.TryGetValue(SelfAddress, out var self) || self.Status != "up") return null;
         string? best = null;

@@ -4,8 +4,15 @@ namespace L4P.Cluster;
 
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "cluster: {Self} is out of the cluster (downed, removed or cut off): proxying goes on with this node's own view and share of the limits; rejoining in {After}")]
-    public static partial void Detached(ILogger log, string self, string after);
+    /// <summary>A warning, unless the node was cut off before (that was the warning).</summary>
+    [LoggerMessage(EventId = 40, Message = "cluster: {Self} is out of the cluster (downed or removed): proxying goes on with this node's own view and share of the limits; rejoining in {After}")]
+    public static partial void Detached(ILogger log, LogLevel level, string self, string after);
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "cluster: {Self} is cut off ({Reachable} of {Members} members reachable): proxying goes on with this node's own view and share of the limits until the others are reachable again or this node is downed and rejoins")]
+    public static partial void CutOff(ILogger log, string self, int reachable, int members);
+
+    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "cluster: {Self} reaches the majority again: back to the fleet's view")]
+    public static partial void ReachableAgain(ILogger log, string self);
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "cluster: {Self} is a member again, {Seconds:0.0} s after it was detached")]
     public static partial void Rejoined(ILogger log, string self, double seconds);

@@ -165,6 +165,8 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(3, metrics.Value("l4p_cluster_members"));
         await frozen.WaitForOutputAsync("is a member again", TimeSpan.FromSeconds(10)); // the console logger writes behind
         var log = frozen.Stdout + frozen.Stderr;
+        // One warning for the whole incident (cut off, downed, detached), and the detach itself.
+        Assert.Equal(1, log.Split("warn: L4P.Cluster").Length - 1);
         Assert.Equal(1, log.Split("is out of the cluster").Length - 1);
         Assert.False(frozen.HasExited);
     }
