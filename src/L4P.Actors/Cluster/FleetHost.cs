@@ -178,13 +178,12 @@ public sealed class FleetHost : ActorBase, IWithTimers
     private void Detach(ActorSystem old)
     {
         _detachedAt = Stopwatch.GetTimestamp();
-        var warned = _parts.View.CutOff; // the cut-off warning already said it
         Disconnect();
         _parts.Limits.Detach();
         _parts.View.Set(System.Collections.Immutable.ImmutableSortedDictionary<string, FleetMember>.Empty);
         _parts.Metrics.ClusterMembers.Set(0);
         SetState(FleetState.Detached);
-        Log.Detached(_log, warned ? LogLevel.Information : LogLevel.Warning, _parts.Cluster.SelfAddress, Durations.Format(_backoff));
+        Log.Detached(_log, _parts.View.TakeWarning() ? LogLevel.Warning : LogLevel.Information, _parts.Cluster.SelfAddress, Durations.Format(_backoff));
         _system = null;
         var epoch = _epoch;
         old.Terminate().PipeTo(Self, success: () => new OldStopped(epoch), failure: _ => new OldStopped(epoch));

@@ -95,9 +95,12 @@ public sealed class FleetStatus : ActorBase, IWithTimers
         var cutOff = _members.IsCutOff(_view.SelfAddress) ?? _cutOff;
         if (cutOff == _cutOff || !_view.SetCutOff(cutOff, _epoch)) return;
         _cutOff = cutOff;
+        // The limits follow the state shown at once; FleetLimiter hears the same news on its own subscription.
+        if (cutOff) _view.Limits?.Detach(_epoch);
         _view.ShowIn(_status, _metrics);
         var up = _members.Members.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp).ToList();
-        if (cutOff) Log.CutOff(_log, _view.SelfAddress, up.Count(m => !_members.IsUnreachable(m)), up.Count);
+        if (cutOff) Log.CutOff(_log, _view.TakeWarning() ? Microsoft.Extensions.Logging.LogLevel.Warning : Microsoft.Extensions.Logging.LogLevel.Information,
+            _view.SelfAddress, up.Count(m => !_members.IsUnreachable(m)), up.Count);
         else Log.ReachableAgain(_log, _view.SelfAddress);
     }
 }

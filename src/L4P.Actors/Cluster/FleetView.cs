@@ -38,6 +38,21 @@ public sealed class FleetView : Resolution.INameOwnership
         return true;
     }
 
+    private long _lastWarning = long.MinValue;
+
+    /// <summary>One incident (cut off, maybe reachable and cut off again, downed, rebuilt) is one warning.</summary>
+    public static readonly TimeSpan WarningQuiet = TimeSpan.FromMinutes(1);
+
+    /// <summary>True when no detach warning was logged in the last <see cref="WarningQuiet"/> (and records this one).</summary>
+    internal bool TakeWarning()
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var last = Interlocked.Read(ref _lastWarning);
+        if (last != long.MinValue && System.Diagnostics.Stopwatch.GetElapsedTime(last, now) < WarningQuiet) return false;
+        Interlocked.Exchange(ref _lastWarning, now);
+        return true;
+    }
+
     /// <summary>A new incarnation starts reachable.</summary>
     internal void ClearCutOff() => _cutOff = false;
 

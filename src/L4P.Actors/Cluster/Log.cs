@@ -4,12 +4,13 @@ namespace L4P.Cluster;
 
 internal static partial class Log
 {
-    /// <summary>A warning, unless the node was cut off before (that was the warning).</summary>
+    /// <summary>A warning, unless this incident has had its warning (the node was cut off before).</summary>
     [LoggerMessage(EventId = 40, Message = "cluster: {Self} is out of the cluster (downed or removed): proxying goes on with this node's own view and share of the limits; rejoining in {After}")]
     public static partial void Detached(ILogger log, LogLevel level, string self, string after);
 
-    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "cluster: {Self} is cut off ({Reachable} of {Members} members reachable): proxying goes on with this node's own view and share of the limits until the others are reachable again or this node is downed and rejoins")]
-    public static partial void CutOff(ILogger log, string self, int reachable, int members);
+    /// <summary>A warning, unless this incident has had its warning (a flapping link).</summary>
+    [LoggerMessage(EventId = 43, Message = "cluster: {Self} is cut off ({Reachable} of {Members} members reachable): proxying goes on with this node's own view and share of the limits until the others are reachable again or this node is downed and rejoins")]
+    public static partial void CutOff(ILogger log, LogLevel level, string self, int reachable, int members);
 
     [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "cluster: {Self} reaches the majority again: back to the fleet's view")]
     public static partial void ReachableAgain(ILogger log, string self);

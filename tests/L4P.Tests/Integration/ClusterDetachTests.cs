@@ -128,7 +128,7 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
 
         // Until it is a member again: every new connection is served, and /cluster says where it stands.
         var states = new List<string>();
-        int? detachedCeiling = null;
+        var detachedCeilings = new HashSet<int>();
         var served = 0;
         TimeSpan? rejoined = null;
         while (thawed.Elapsed < RejoinBound)
@@ -138,10 +138,12 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
             var fleet = await FleetAsync(health[2]);
             var state = (string)fleet["state"]!;
             if (states.Count == 0 || states[^1] != state) states.Add(state);
-            // The first look while detached: by the last one the new incarnation's limiter may already
-            // have its first view (it can hear MemberUp a moment before FleetHost does).
-            if (state == "detached") detachedCeiling ??= (int)fleet["limits"]![0]!["this_node_ceiling"]!;
-            if (state == "up" && Up(fleet) == 3 && states.Contains("detached"))
+            // Every look while detached: the limiter may set one more view from its last news before it
+            // hears it is cut off, and the next incarnation's may have its first view a moment before
+            // FleetHost hears MemberUp; in between (and for all of rejoin_after) it is the share.
+            if (state == "detached") detachedCeilings.Add((int)fleet["limits"]![0]!["this_node_ceiling"]!);
+            // Up among three after having been detached (a link can flap: cut off, reachable, cut off).
+            if (state == "up" && Up(fleet) == 3 && states.Contains("detached") && frozen.Stdout.Contains("is out of the cluster", StringComparison.Ordinal))
             {
                 rejoined = thawed.Elapsed;
                 break;
@@ -153,7 +155,8 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
         output.WriteLine($"member again {rejoined!.Value.TotalSeconds:0.0} s after SIGCONT");
         Assert.Contains("detached", states);
         // Detached, the cluster-scope limit falls back to this node's share of the last view: ceil(30 / 3).
-        Assert.Equal(10, detachedCeiling);
+        Assert.Contains(10, detachedCeilings);
+        output.WriteLine($"ceilings seen while detached: {string.Join(", ", detachedCeilings.Order())}");
 
         // The others take it back, the relay held across all of it still works, the detach was one warning.
         await WaitFleetAsync(health[0], f => Up(f) == 3, TimeSpan.FromSeconds(15));
