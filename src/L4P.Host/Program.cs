@@ -131,7 +131,6 @@ public static class Program
         builder.Services.AddAkka(ClusterConfig.SystemName, (akka, sp) =>
         {
             akka.AddHocon(hocon, HoconAddMode.Prepend);
-            akka.WithL4PCluster(config);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = Logging.AkkaLevel(config.Log);

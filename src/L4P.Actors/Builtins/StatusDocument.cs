@@ -16,7 +16,12 @@ internal sealed record StatusDocument(
     double ActiveConnections,
     int? OpenSockets,
     IReadOnlyList<ServerStatus> Servers,
-    IReadOnlyList<UpstreamStatus> Upstreams);
+    IReadOnlyList<UpstreamStatus> Upstreams)
+{
+    /// <summary>Cluster mode: <c>joining</c>, <c>up</c>, <c>detached</c> or <c>leaving</c>; left out when standalone.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Cluster { get; init; }
+}
 
 internal sealed record ServerStatus(
     string Name,

@@ -33,6 +33,8 @@ public static class StatusPage
             .Replace("<!--=ceiling-->", Num(s.MaxConnections), StringComparison.Ordinal)
             .Replace("<!--=active-->", Num(s.ActiveConnections), StringComparison.Ordinal)
             .Replace("<!--=sockets-->", Num(s.OpenSockets), StringComparison.Ordinal)
+            .Replace("<!--=cluster-hidden-->", s.Cluster is null ? " hidden" : "", StringComparison.Ordinal)
+            .Replace("<!--=cluster-->", Esc(s.Cluster ?? ""), StringComparison.Ordinal)
             .Replace("<!--=servers-->", Servers(s.Servers), StringComparison.Ordinal)
             .Replace("<!--=upstreams-->", Upstreams(s.Upstreams), StringComparison.Ordinal);
         return Encoding.UTF8.GetBytes(html);

@@ -72,7 +72,10 @@ public static class StatusReport
             gen?.Number, gen?.Config.SourcePath, gen?.LoadedAt,
             ConfigReloadsOk: Sum(reloads, s => s.Label("result") == "ok"),
             ConfigReloadsFailed: Sum(reloads, s => s.Label("result") != "ok"),
-            metrics.Ceiling, ActiveConnections: Sum(active, _ => true), Metrics.OpenSockets.Count(), [.. servers], [.. upstreams]);
+            metrics.Ceiling, ActiveConnections: Sum(active, _ => true), Metrics.OpenSockets.Count(), [.. servers], [.. upstreams])
+        {
+            Cluster = status.Cluster is { } c ? L4P.Cluster.FleetStates.Label(c) : null,
+        };
     }
 
     /// <summary>One child of a labelled collector: its label values (in the collector's label order) and value.</summary>

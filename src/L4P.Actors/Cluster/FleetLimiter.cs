@@ -41,20 +41,27 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
     private readonly Dictionary<string, LWWDictionary<string, int>> _data = [];
     private readonly Dictionary<string, int> _othersSeen = [];
     private readonly MemberSet _members = new();
+    private readonly int _epoch;
     private string _self = "";
+    private bool _cutOff;
 
-    public FleetLimiter(FleetLimits limits) => _limits = limits;
+    public FleetLimiter(FleetLimits limits, int epoch)
+    {
+        _limits = limits;
+        _epoch = epoch;
+    }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(FleetLimits limits) => Connections.FactoryProps.For(() => new FleetLimiter(limits));
+    /// <summary>The limiter of fleet incarnation <paramref name="epoch"/> (its views are dropped once that incarnation is gone).</summary>
+    public static Props Props(FleetLimits limits, int epoch) => Connections.FactoryProps.For(() => new FleetLimiter(limits, epoch));
 
     private static LWWDictionaryKey<string, int> KeyFor(string server) => new($"l4p-clients-{server}");
 
     protected override void PreStart()
     {
         _self = _cluster.SelfAddress.ToString();
-        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent));
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
         Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, TimeSpan.Zero, Interval);
         Timers.StartPeriodicTimer(RefreshTick.Instance, RefreshTick.Instance, Refresh);
     }
@@ -74,7 +81,7 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
                         _replicator.Tell(Dsl.Subscribe(key, Self));
                         ViewOf(name); // members known, no counts yet
                     }
-                    if (_limits.TakeUnpublished(name) is { } count)
+                    if (_limits.TakeUnpublished(name, _epoch) is { } count)
                     {
                         var cluster = _cluster;
                         var self = _self;
@@ -91,8 +98,12 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
             case RefreshTick:
                 foreach (var s in _keys.Keys.Where(s => _limits.QuietFor(s, Settle))) ViewOf(s);
                 return true;
-            case ClusterEvent.CurrentClusterState or ClusterEvent.IMemberEvent:
+            case ClusterEvent.CurrentClusterState or ClusterEvent.IMemberEvent or ClusterEvent.IReachabilityEvent:
                 _members.Apply(message);
+                var cutOff = _members.IsCutOff(_self) ?? _cutOff;
+                // Cut off from the majority: the others' counts no longer arrive, so this node's own share.
+                if (cutOff && !_cutOff) _limits.Detach(_epoch);
+                _cutOff = cutOff;
                 foreach (var s in _keys.Keys) ViewOf(s);
                 return true;
             case UpdateSuccess or UpdateTimeout or ModifyFailure or StoreFailure:
@@ -114,8 +125,11 @@ public sealed class FleetLimiter : ActorBase, IWithTimers
 
     private void ViewOf(string server)
     {
+        // Until this node is up (joining, or rejoining after a detach), and while it is cut off, its limits
+        // stay as they are: the whole limit at the first start, its own share of the last view after a detach.
+        if (!_members.IsUp(_self) || _cutOff) return;
         var others = Others(server);
         _othersSeen[server] = others;
-        _limits.SetView(server, others, Math.Max(1, _members.UpCount));
+        _limits.SetView(server, others, Math.Max(1, _members.UpCount), _epoch);
     }
 }

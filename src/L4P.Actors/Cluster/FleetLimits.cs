@@ -26,6 +26,10 @@ public sealed class FleetLimits
 
     private readonly ConcurrentDictionary<string, Server> _servers = new(StringComparer.Ordinal);
     private volatile int _members = 1;
+    private volatile int _epoch;
+
+    /// <summary>The fleet incarnation whose limiter may set views (as <see cref="FleetView.Epoch"/>).</summary>
+    internal int Epoch { get => _epoch; set => _epoch = value; }
 
     /// <summary>Admits one connection to <paramref name="server"/> if the fleet has room; call <see cref="Release"/> when it ends.</summary>
     public bool TryAdmit(string server, int max)
@@ -69,6 +73,12 @@ public sealed class FleetLimits
         lock (s) return System.Diagnostics.Stopwatch.GetElapsedTime(s.LastAdmit) >= quiet;
     }
 
+    /// <summary>
+    /// This node's count if the fleet of incarnation <paramref name="epoch"/> has not heard it yet (and marks
+    /// it heard); null for an incarnation that is gone, so its last ticks cannot mark heard what the next never got.
+    /// </summary>
+    internal int? TakeUnpublished(string server, int epoch) => epoch == Epoch ? TakeUnpublished(server) : null;
+
     /// <summary>This node's count if the fleet has not heard it yet (and marks it heard).</summary>
     internal int? TakeUnpublished(string server)
     {
@@ -79,6 +89,34 @@ public sealed class FleetLimits
             s.Published = s.Local;
             return s.Local;
         }
+    }
+
+    /// <summary>
+    /// This node is out of the cluster (downed, removed, cut off): nobody's counts reach it, so each server
+    /// falls back to this node's own share of its limit, <c>ceil(maxclients / members)</c> with the members
+    /// of the last view; and its count is published again to the fleet it rejoins.
+    /// </summary>
+    internal void Detach()
+    {
+        foreach (var s in _servers.Values)
+            lock (s)
+            {
+                s.Others = 0;
+                s.Ceiling = Slice(s.Max, _members);
+                s.Published = -1;
+            }
+    }
+
+    /// <summary><see cref="Detach()"/> from fleet incarnation <paramref name="epoch"/> (cut off); ignored from one that is gone.</summary>
+    internal void Detach(int epoch)
+    {
+        if (epoch == Epoch) Detach();
+    }
+
+    /// <summary>A new view of the fleet from incarnation <paramref name="epoch"/>; ignored from one that is gone.</summary>
+    internal void SetView(string server, int others, int members, int epoch)
+    {
+        if (epoch == Epoch) SetView(server, others, members);
     }
 
     /// <summary>A new view of the fleet: the other members' counts and how many members are up.</summary>

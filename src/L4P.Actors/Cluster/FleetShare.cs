@@ -12,8 +12,9 @@ public sealed record BackendsWire(string Host, AddressFamilyFilter Family, strin
 
 /// <summary>
 /// What one node learns and the others use: DNS changes (from the names it owns) and outlier verdicts,
-/// on two distributed pub-sub topics. Subscribed on every node; what other nodes publish goes onto this
-/// node's EventStream (Routers and Resolvers listen there) or into its <see cref="OutlierTable"/>.
+/// on two distributed pub-sub topics. Subscribed on every node; what other nodes publish goes onto the
+/// proxy's EventStream (Routers and Resolvers listen there; the proxy's ActorSystem, not the fleet's) or
+/// into its <see cref="OutlierTable"/>.
 /// A node's own messages come back too and are skipped: they were applied when published.
 /// </summary>
 public sealed class FleetShare : ActorBase
@@ -23,16 +24,18 @@ public sealed class FleetShare : ActorBase
 
     private readonly OutlierTable _outliers;
     private readonly string _self;
+    private readonly Akka.Event.EventStream _proxyEvents;
     private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
 
-    public FleetShare(OutlierTable outliers, string self)
+    public FleetShare(OutlierTable outliers, string self, Akka.Event.EventStream proxyEvents)
     {
         _outliers = outliers;
         _self = self;
+        _proxyEvents = proxyEvents;
     }
 
-    public static Props Props(OutlierTable outliers, string self) =>
-        Connections.FactoryProps.For(() => new FleetShare(outliers, self));
+    public static Props Props(OutlierTable outliers, string self, Akka.Event.EventStream proxyEvents) =>
+        Connections.FactoryProps.For(() => new FleetShare(outliers, self, proxyEvents));
 
     protected override void PreStart()
     {
@@ -46,7 +49,7 @@ public sealed class FleetShare : ActorBase
         {
             case BackendsWire w when w.Origin != _self:
                 var addresses = w.Addresses.Select(a => IPAddress.TryParse(a, out var ip) ? ip : null).OfType<IPAddress>();
-                Context.System.EventStream.Publish(new BackendsChanged(new BackendKey(w.Host, w.Family), [.. addresses]));
+                _proxyEvents.Publish(new BackendsChanged(new BackendKey(w.Host, w.Family), [.. addresses]));
                 return true;
             case OutlierVerdict v when v.Origin != _self:
                 _outliers.Apply(v);
@@ -58,11 +61,11 @@ public sealed class FleetShare : ActorBase
         }
     }
 
-    /// <summary>Sends this node's DNS changes to the fleet.</summary>
-    public sealed class BackendsPublisher(IActorRef mediator, string self) : IBackendsPublisher
+    /// <summary>Sends this node's DNS changes to the fleet (to nobody while it is detached).</summary>
+    public sealed class BackendsPublisher(FleetLink link, string self) : IBackendsPublisher
     {
         public void Publish(BackendsChanged change) =>
-            mediator.Tell(new Publish(BackendsTopic,
+            link.Mediator?.Tell(new Publish(BackendsTopic,
                 new BackendsWire(change.Key.Host, change.Key.Family, [.. change.Addresses.Select(a => a.ToString())], self)));
     }
 }

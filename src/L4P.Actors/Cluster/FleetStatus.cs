@@ -28,21 +28,28 @@ public sealed class FleetStatus : ActorBase, IWithTimers
     private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
     private readonly Dictionary<string, (long Active, DateTimeOffset At)> _loads = [];
     private readonly MemberSet _members = new();
+    private readonly int _epoch;
+    private readonly ProxyStatus _status;
+    private readonly Microsoft.Extensions.Logging.ILogger _log;
+    private bool _cutOff;
 
-    public FleetStatus(FleetView view, ProxyMetrics metrics)
+    public FleetStatus(FleetView view, ProxyMetrics metrics, int epoch, ProxyStatus status, Microsoft.Extensions.Logging.ILogger log)
     {
         _view = view;
         _metrics = metrics;
+        _epoch = epoch;
+        _status = status;
+        _log = log;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(FleetView view, ProxyMetrics metrics) =>
-        Connections.FactoryProps.For(() => new FleetStatus(view, metrics));
+    /// <summary>The status of fleet incarnation <paramref name="epoch"/> (its writes are dropped once that incarnation is gone).</summary>
+    public static Props Props(FleetView view, ProxyMetrics metrics, int epoch, ProxyStatus status, Microsoft.Extensions.Logging.ILogger log) =>
+        Connections.FactoryProps.For(() => new FleetStatus(view, metrics, epoch, status, log));
 
     protected override void PreStart()
     {
-        _view.SelfAddress = _cluster.SelfAddress.ToString();
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
         _mediator.Tell(new Subscribe(Topic, Self));
@@ -84,7 +91,16 @@ public sealed class FleetStatus : ActorBase, IWithTimers
             members[address] = new FleetMember(address, status, [.. m.Roles.Order(StringComparer.Ordinal)], load?.Item1, load?.Item2);
         }
         foreach (var gone in _loads.Keys.Where(k => !members.ContainsKey(k)).ToList()) _loads.Remove(gone);
-        _view.Set(members.ToImmutable());
-        _metrics.ClusterMembers.Set(members.Values.Count(m => m.Status == "up"));
+        if (_view.Set(members.ToImmutable(), _epoch)) _metrics.ClusterMembers.Set(members.Values.Count(m => m.Status == "up"));
+        var cutOff = _members.IsCutOff(_view.SelfAddress) ?? _cutOff;
+        if (cutOff == _cutOff || !_view.SetCutOff(cutOff, _epoch)) return;
+        _cutOff = cutOff;
+        // The limits follow the state shown at once; FleetLimiter hears the same news on its own subscription.
+        if (cutOff) _view.Limits?.Detach(_epoch);
+        _view.ShowIn(_status, _metrics);
+        var up = _members.Members.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp).ToList();
+        if (cutOff) Log.CutOff(_log, _view.TakeWarning() ? Microsoft.Extensions.Logging.LogLevel.Warning : Microsoft.Extensions.Logging.LogLevel.Information,
+            _view.SelfAddress, up.Count(m => !_members.IsUnreachable(m)), up.Count);
+        else Log.ReachableAgain(_log, _view.SelfAddress);
     }
 }

@@ -48,5 +48,22 @@ internal sealed class MemberSet
     /// <summary>Members that still count: not downed, not removed.</summary>
     public bool IsLive(string address) => _members.TryGetValue(address, out var m) && m.Status is not (MemberStatus.Removed or MemberStatus.Down);
 
+    /// <summary>The member at <paramref name="address"/> is up (or weakly up) as this subscription saw it.</summary>
+    public bool IsUp(string address) => _members.TryGetValue(address, out var m) && m.Status is MemberStatus.Up or MemberStatus.WeaklyUp;
+
+    /// <summary>
+    /// <paramref name="self"/> is up but reaches only a minority of the members that are up (itself
+    /// included): the side keep-majority downs after <c>down_after</c>. Until then it works from its own
+    /// view. Null when <paramref name="self"/> is not up (joining, downed, leaving): no news either way,
+    /// so a node that was cut off stays so until its fleet incarnation ends.
+    /// </summary>
+    public bool? IsCutOff(string self)
+    {
+        if (!IsUp(self)) return null;
+        var up = _members.Values.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp).ToList();
+        var reachable = up.Count(m => !_unreachable.Contains(m.Address.ToString()));
+        return reachable * 2 < up.Count;
+    }
+
     public int UpCount => _members.Values.Count(m => m.Status == MemberStatus.Up);
 }

@@ -3,7 +3,7 @@ using YamlDotNet.RepresentationModel;
 
 namespace L4P.Config;
 
-/// <summary><c>cluster:</c>: this node's remoting address, its seed nodes and roles.</summary>
+/// <summary><c>cluster:</c>: this node's remoting address, its seed nodes and roles, and the detach/rejoin timings.</summary>
 internal static class ClusterSection
 {
     private static readonly Section<ClusterConfig> ClusterKeys = new(KeyListing.Or)
@@ -13,6 +13,8 @@ internal static class ClusterSection
         { "port", (y, v, p, c) => c with { Port = y.Int(v, p, 1, 65535) } },
         { "seed_nodes", (y, v, p, c) => c with { SeedNodes = SeedNodes(y, v, p) } },
         { "roles", (y, v, p, c) => c with { Roles = [.. y.StringList(v, p).Select(r => r.Value)] } },
+        { "down_after", (y, v, p, c) => c with { DownAfter = y.PositiveDuration(v, p) } },
+        { "rejoin_after", (y, v, p, c) => c with { RejoinAfter = y.PositiveDuration(v, p) } },
     };
 
     // An empty cluster: is off; cluster: {} is on with every default.

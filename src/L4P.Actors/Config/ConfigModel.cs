@@ -31,6 +31,21 @@ public sealed record ClusterConfig(bool Enabled, string Hostname, int Port, Immu
 {
     public const string SystemName = "l4p";
     public static readonly ClusterConfig Disabled = new(false, "127.0.0.1", 4053, [], []);
+
+    /// <summary>
+    /// <c>down_after</c>: how long the split-brain resolver waits for an unreachable member to come back
+    /// before it downs it (or, on the minority side, downs this node). Akka's default, 20 s.
+    /// </summary>
+    public TimeSpan DownAfter { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// <c>rejoin_after</c>: how long a detached node (downed or removed) waits before its fleet starts
+    /// again and rejoins the seeds; doubled after each failed start, up to 30 s.
+    /// </summary>
+    public TimeSpan RejoinAfter { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>This node's own Akka address, the one the others know it by (the same across rejoins).</summary>
+    public string SelfAddress => $"akka.tcp://{SystemName}@{Hostname}:{Port}";
 }
 
 /// <summary>

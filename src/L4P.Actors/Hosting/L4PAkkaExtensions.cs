@@ -1,7 +1,4 @@
-using Akka.Cluster.Hosting;
-using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
-using Akka.Remote.Hosting;
 using L4P.Config;
 using L4P.Metrics;
 using L4P.Proxy;
@@ -20,7 +17,8 @@ public static class L4PAkkaExtensions
     /// <c>ILoggerFactory</c>, metrics to its <see cref="ProxyMetrics"/> (both registered by
     /// <see cref="L4PServiceCollectionExtensions.AddL4P"/>). Changes no setting of the actor system: the
     /// host's own actors keep their mailbox, dispatcher and supervision. With <c>cluster.enabled</c> the
-    /// proxy joins the fleet (the host configures Akka.Cluster, e.g. with <see cref="WithL4PCluster"/>).
+    /// proxy joins the fleet: Akka.Remote and Akka.Cluster run in an ActorSystem of the fleet's own, built
+    /// from the config's <c>cluster:</c> section (README: Cluster mode), so this system needs neither.
     /// </summary>
     public static AkkaConfigurationBuilder WithL4P(this AkkaConfigurationBuilder builder, ProxyConfig config, Action<L4POptions>? configure = null)
     {
@@ -36,18 +34,13 @@ public static class L4PAkkaExtensions
     }
 
     /// <summary>
-    /// Akka.Remote and Akka.Cluster from the config's <c>cluster:</c> section (address, seeds, roles,
-    /// keep-majority split-brain resolver), as the executable runs it; nothing when cluster mode is off.
+    /// Kept so hosts written against earlier versions still build; changes nothing. The host's ActorSystem
+    /// no longer carries Akka.Remote or Akka.Cluster: <see cref="WithL4P"/> runs the fleet in an ActorSystem
+    /// of its own, so a node the cluster downs keeps its listeners and relays and rejoins by itself.
     /// </summary>
     public static AkkaConfigurationBuilder WithL4PCluster(this AkkaConfigurationBuilder builder, ProxyConfig config)
     {
-        if (!config.Cluster.Enabled) return builder;
-        return builder.WithRemoting(config.Cluster.Hostname, config.Cluster.Port)
-            .WithClustering(new ClusterOptions
-            {
-                SeedNodes = [.. config.Cluster.SeedNodes],
-                Roles = [.. config.Cluster.Roles],
-                SplitBrainResolver = new KeepMajorityOption(),
-            });
+        ArgumentNullException.ThrowIfNull(config);
+        return builder;
     }
 }

@@ -7,7 +7,7 @@ namespace L4P.Hosting;
 /// <summary>
 /// Ties the proxy to the host's lifetime. Started: waits until every listen address is bound (a bind
 /// failure fails the host's start). Stopping: no new connections, and the relays in flight get
-/// <c>shutdown_timeout</c> to finish. Both run in the host's lifecycle phases around every service's
+/// <c>shutdown_timeout</c> to finish, then (cluster mode) the node leaves the cluster. Both run in the host's lifecycle phases around every service's
 /// start and stop, so they come after Akka.Hosting has started the actor system and before it stops it,
 /// in whatever order the services were added.
 /// </summary>
@@ -30,7 +30,13 @@ public sealed class L4PHostedService(L4PProxy proxy, L4PHostOptions options, ILo
         log.LogInformation("shutting down: no new connections, waiting up to {Timeout} for relays in flight", Durations.Format(timeout));
         if (await proxy.DrainAsync(timeout, cancellationToken)) log.LogInformation("all connections finished");
         else log.LogWarning("shutdown_timeout {Timeout} reached: closing the connections still open", Durations.Format(timeout));
+        // After the drain: while relays run here this node's count still holds its share of cluster-wide limits.
+        if (!await proxy.LeaveClusterAsync(LeaveTimeout, cancellationToken))
+            log.LogWarning("cluster: leaving took longer than {Timeout}: stopping without the others' acknowledgement", Durations.Format(LeaveTimeout));
     }
+
+    /// <summary>How long a stopping node waits for the cluster to acknowledge its leave (Akka's leave phases take a few seconds).</summary>
+    public static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(10);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

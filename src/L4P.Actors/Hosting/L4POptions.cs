@@ -28,6 +28,13 @@ public sealed class L4POptions
     /// <summary>The name of the proxy's root actor under <c>/user</c>.</summary>
     public string ActorName { get; set; } = "proxy";
 
+    /// <summary>
+    /// Cluster mode: Akka settings for the fleet's own ActorSystem (failure detector, gossip intervals,
+    /// ...), in front of the host system's settings, which it falls back to. The <c>cluster:</c> section's
+    /// address, seeds, roles and split-brain resolver win over both.
+    /// </summary>
+    public Akka.Configuration.Config? FleetConfig { get; set; }
+
     /// <summary>The seams the proxy's actors use, from these options and what the host provides.</summary>
     internal ProxyServices Services(ActorSystem system, ProxyConfig config, ILoggerFactory logs, ProxyMetrics metrics)
     {
@@ -42,7 +49,9 @@ public sealed class L4POptions
             Status = new ProxyStatus(Version),
             Tcp = TcpSettingsFor(system, MaxFrameSize ?? DefaultFrameSize),
         };
-        return config.Cluster.Enabled ? FleetNode.Join(system, config, services) : services;
+        if (!config.Cluster.Enabled) return services;
+        var fleetHocon = FleetConfig is { } own ? own.WithFallback(system.Settings.Config) : system.Settings.Config;
+        return FleetNode.Join(config, services, fleetHocon);
     }
 
     /// <summary>The default frame: bulk throughput against idle memory (README: Performance).</summary>

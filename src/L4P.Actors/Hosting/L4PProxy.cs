@@ -18,6 +18,7 @@ public sealed class L4PProxy(IRequiredActor<ProxyRoot> root, ProxyConfig config,
     private static readonly TimeSpan ReloadTimeout = ProxyRoot.ReloadDeadline + TimeSpan.FromSeconds(15);
     private readonly SemaphoreSlim _reloading = new(1, 1);
     private ProxyConfig _current = config;
+    private readonly bool _clustered = config.Cluster.Enabled; // the cluster: section applies at start only
 
     /// <summary>The config new connections use (the last one applied, or applied with bind failures).</summary>
     public ProxyConfig Current => Volatile.Read(ref _current);
@@ -108,6 +109,25 @@ public sealed class L4PProxy(IRequiredActor<ProxyRoot> root, ProxyConfig config,
 
     /// <summary>How long the connections told to close at the end of a drain get to do it.</summary>
     private static readonly TimeSpan CloseAllTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Cluster mode: leaves the cluster gracefully (the fleet's ActorSystem runs Akka's leave and stops) and
+    /// does not rejoin; false when that took longer than <paramref name="timeout"/>. Standalone: nothing to leave, true.
+    /// </summary>
+    public async Task<bool> LeaveClusterAsync(TimeSpan timeout, CancellationToken cancel = default)
+    {
+        if (!_clustered) return true;
+        // The registered actor is the ProxyGuardian; the fleet is a child of the root below it.
+        var fleet = new ActorSelection(await RootAsync(cancel), $"{ProxyGuardian.RootName}/{Cluster.FleetNode.ActorName}");
+        try
+        {
+            await fleet.Ask<Cluster.FleetHost.Left>(Cluster.FleetHost.Leave.Instance, timeout, cancel);
+            return true;
+        }
+        catch (AskTimeoutException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>The proxy's servers, open connections and current upstream addresses.</summary>
     public async Task<ProxyRoot.State> GetStateAsync(CancellationToken cancel = default) =>

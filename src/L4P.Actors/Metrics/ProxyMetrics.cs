@@ -33,6 +33,7 @@ public sealed class ProxyMetrics
     public Counter Routes { get; }
     public Gauge UpstreamUp { get; }
     public Gauge ClusterMembers { get; }
+    public Gauge ClusterDetached { get; }
     public Counter Ejections { get; }
     public Counter AdminRefused { get; }
 
@@ -71,6 +72,7 @@ public sealed class ProxyMetrics
         UpstreamUp = f.CreateGauge("l4p_upstream_up", "1 when an upstream address passes its health checks, 0 when it is down.",
             new GaugeConfiguration { LabelNames = ["upstream", "address"] });
         ClusterMembers = f.CreateGauge("l4p_cluster_members", "Cluster members with status up, as this node sees them (cluster mode).");
+        ClusterDetached = f.CreateGauge("l4p_cluster_detached", "1 while this node is out of the cluster (downed, removed, cut off) and proxying on its own view; 0 otherwise (cluster mode).");
         Ejections = f.CreateCounter("l4p_upstream_ejections_total", "Upstream addresses this node ejected after failed connects in a row (outlier:).",
             new CounterConfiguration { LabelNames = ["upstream"] });
         AdminRefused = f.CreateCounter("l4p_admin_refused_total", "Requests the admin built-in answered 403; reason is forbidden_source or bad_token.",

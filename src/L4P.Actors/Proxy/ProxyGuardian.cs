@@ -17,6 +17,9 @@ namespace L4P.Proxy;
 /// </summary>
 public sealed class ProxyGuardian : ActorBase
 {
+    /// <summary>The ProxyRoot's name under the guardian: paths below the root start with it.</summary>
+    public const string RootName = "root";
+
     private readonly Props _rootProps;
     private readonly ProxyServices _services;
     private readonly ILogger _log;
@@ -46,7 +49,7 @@ public sealed class ProxyGuardian : ActorBase
 
     protected override void PreStart()
     {
-        _root = Context.ActorOf(_rootProps, "root");
+        _root = Context.ActorOf(_rootProps, RootName);
         Context.Watch(_root);
     }
 

@@ -337,6 +337,7 @@ public sealed class ConfigLoaderTests
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], accept_proxy: maybe }\n", "servers.a.accept_proxy: expected true or false", "bad accept_proxy" },
         { "version: 1\ncluster: { seed_nodes: [\"akka.tcp://other@h:1\"] }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "cluster.seed_nodes[0]: 'akka.tcp://other@h:1' is not an L4P node", "foreign seed" },
         { "version: 1\ncluster: { port: 0 }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "cluster.port: 0 is out of range", "bad cluster port" },
+        { "version: 1\ncluster: { down_after: 0s }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "cluster.down_after: must be greater than 0", "zero down_after" },
         { "version: 1\ncluster: { seeds: [] }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n", "cluster.seeds: unknown key", "cluster unknown key" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n  a: { listen: [\"127.0.0.1:2\"] }\n", "invalid YAML: Duplicate key", "duplicate yaml key" },
         { "version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"], default: u }\nupstream:\n  u: { target: \"tcp://h:1\", outlier: { failures: 0 } }\n", "upstream.u.outlier.failures: 0 is out of range", "bad outlier failures" },
@@ -461,6 +462,10 @@ public sealed class ConfigLoaderTests
         Assert.True(c.Cluster.Enabled);
         Assert.Equal(["akka.tcp://l4p@10.0.0.5:4053", "akka.tcp://l4p@10.0.0.6:4053"], c.Cluster.SeedNodes.ToArray());
         Assert.Equal(["proxy", "edge"], c.Cluster.Roles.ToArray());
+        Assert.Equal("akka.tcp://l4p@10.0.0.5:4053", c.Cluster.SelfAddress);
+        Assert.Equal((TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(2)), (c.Cluster.DownAfter, c.Cluster.RejoinAfter));
+        var quick = Parse("version: 1\ncluster: { down_after: 3s, rejoin_after: 500ms }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n").Cluster;
+        Assert.Equal((TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(500)), (quick.DownAfter, quick.RejoinAfter));
         Assert.False(Parse("version: 1\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n").Cluster.Enabled);
         Assert.False(Parse("version: 1\ncluster: { enabled: false }\nservers:\n  a: { listen: [\"127.0.0.1:1\"] }\n").Cluster.Enabled);
     }

@@ -9,13 +9,13 @@ using L4P.Testing;
 using L4P.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
-using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace L4P.Tests.Cluster;
 
 /// <summary>
-/// Three (or four) L4P nodes in this process, each its own ActorSystem with remoting on a loopback port
-/// and the real proxy on loopback sockets, formed into one Akka cluster; the TestKit's system is node 0.
+/// Three (or four) L4P nodes in this process, each a proxy ActorSystem with the real proxy on loopback
+/// sockets and a fleet ActorSystem with remoting on a loopback port, the fleets formed into one Akka
+/// cluster (node 0's is the seed); the TestKit's system is node 0's proxy system.
 /// What one node learns (an outlier, a DNS change) must reach the others; the fleet-wide limit must hold.
 /// </summary>
 public sealed class FleetTests : TestKit, IAsyncLifetime
@@ -33,7 +33,7 @@ public sealed class FleetTests : TestKit, IAsyncLifetime
     {
     }
 
-    private FleetTests(ITestOutputHelper output, int port0) : base(ClusterNode.Hocon(port0), ClusterConfig.SystemName, output)
+    private FleetTests(ITestOutputHelper output, int port0) : base(ClusterNode.Hocon(), ClusterConfig.SystemName, output)
     {
         _output = output;
         _port0 = port0;
@@ -46,14 +46,13 @@ public sealed class FleetTests : TestKit, IAsyncLifetime
         foreach (var n in _nodes.Skip(1)) await n.DisposeAsync(); // node 0 is the TestKit's: it shuts it down
     }
 
-    /// <summary>Starts node <paramref name="i"/> (node 0 on the TestKit's system) and joins it to node 0.</summary>
+    /// <summary>Starts node <paramref name="i"/> (node 0 on the TestKit's system); its fleet joins node 0's.</summary>
     private async Task<ClusterNode> StartNodeAsync(int i, string yaml, Action<ScriptedDns>? dns = null)
     {
-        var system = i == 0 ? Sys : ActorSystem.Create(ClusterConfig.SystemName, ClusterNode.Hocon(TestPorts.Free()));
+        var system = i == 0 ? Sys : ActorSystem.Create(ClusterConfig.SystemName, ClusterNode.Hocon());
         var scripted = new ScriptedDns();
         dns?.Invoke(scripted);
-        var node = await ClusterNode.StartAsync(system, yaml, scripted, _output, $"node{i}");
-        AkkaCluster.Get(system).Join(AkkaCluster.Get(Sys).SelfAddress);
+        var node = await ClusterNode.StartAsync(system, yaml, scripted, i == 0 ? _port0 : TestPorts.Free(), _port0, _output, $"node{i}");
         _nodes.Add(node);
         return node;
     }
@@ -200,7 +199,7 @@ public sealed class FleetTests : TestKit, IAsyncLifetime
 
         var leaving = nodes[2];
         var handed = names.First(n => nodes[0].Fleet.OwnerOf(new BackendKey(n, AddressFamilyFilter.Any)) == leaving.Address);
-        AkkaCluster.Get(leaving.System).Leave(AkkaCluster.Get(leaving.System).SelfAddress);
+        await leaving.LeaveAsync();
         AwaitFleet(2, nodes[..2]);
 
         // The name's new owner is one of the two left, both agree, and it looks the name up again.
@@ -285,7 +284,7 @@ public sealed class FleetTests : TestKit, IAsyncLifetime
 
             // Node 2 (holding two) leaves the cluster: its count no longer counts, the others may take two
             // more. Node 0 gets them one slice of the headroom per view (README: cluster mode).
-            AkkaCluster.Get(nodes[2].System).Leave(AkkaCluster.Get(nodes[2].System).SelfAddress);
+            await nodes[2].LeaveAsync();
             AwaitFleet(2, nodes[..2]);
             AwaitCondition(() => FleetCount(nodes[0]) == 4 && FleetCount(nodes[1]) == 4, Converge, Poll);
             for (var i = 0; i < 2; i++)

@@ -70,6 +70,11 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
 
         var metrics = await PrometheusSamples.ParseAsync((await Net.HttpGetAsync(new IPEndPoint(IPAddress.Loopback, health[0]), "/metrics")).Body);
         Assert.Equal(3, metrics.Value("l4p_cluster_members"));
+        Assert.Equal(0, metrics.Value("l4p_cluster_detached"));
+        Assert.Equal("up", (string?)fleet["state"]);
+        var status = JsonNode.Parse((await Net.HttpGetAsync(new IPEndPoint(IPAddress.Loopback, health[0]), "/status.json")).Body)!;
+        Assert.Equal("up", (string?)status["cluster"]);
+        Assert.Contains("cluster <b id=\"cluster\">up</b>", (await Net.HttpGetAsync(new IPEndPoint(IPAddress.Loopback, health[0]), "/status")).Body, StringComparison.Ordinal);
 
         // Node 3 is stopped with SIGTERM: it drains, leaves, and the others see two members.
         _nodes[2].Signal(HostProcess.SIGTERM);
@@ -87,6 +92,8 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         _nodes.Add(node);
         await node.WaitForOutputAsync("started with", TimeSpan.FromSeconds(30));
         Assert.False((bool)(await FleetAsync(h))["enabled"]!);
+        var status = JsonNode.Parse((await Net.HttpGetAsync(new IPEndPoint(IPAddress.Loopback, h), "/status.json")).Body)!;
+        Assert.Null(status["cluster"]);
         // Nothing listens on the default cluster port (no Akka remoting in standalone mode).
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await Assert.ThrowsAnyAsync<SocketException>(() => probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, 4053)));

@@ -69,6 +69,10 @@ public sealed partial class HostProcess : IDisposable
     public const int SIGINT = 2;
     public const int SIGHUP = 1;
 
+    /// <summary>Linux's numbers: freeze a process (a GC pause, a stalled VM) and thaw it.</summary>
+    public const int SIGSTOP = 19;
+    public const int SIGCONT = 18;
+
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int sig);
 
