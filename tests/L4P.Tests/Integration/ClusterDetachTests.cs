@@ -99,7 +99,7 @@ public sealed class ClusterDetachTests(ITestOutputHelper output) : IAsyncLifetim
                 version: 1
                 cluster: { enabled: true, hostname: 127.0.0.1, port: {{clusterPorts[i]}}, seed_nodes: {{seeds}}, down_after: 2s, rejoin_after: 1s }
                 servers:
-                  health: { listen: ["127.0.0.1:{{health[i]}}"], default: health }
+                  admin: { listen: ["127.0.0.1:{{health[i]}}"], default: admin }
                   relay: { listen: ["127.0.0.1:{{relay[i]}}"], default: back, maxclients: 30, maxclients_scope: cluster }
                 upstream:
                   back: tcp://127.0.0.1:{{_backend.Endpoint.Port}}
