@@ -100,6 +100,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     private (int? Ceiling, string? Problem)? _announced;
     private readonly Backoff _backoff;
     private IActorRef _warmup = ActorRefs.Nobody;
+    private int _routerSeq;
     private Exception? _lastFailure;
 
     // Routers of earlier generations, answering their last connections before they stop by themselves.
@@ -150,9 +151,11 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     private IActorRef StartRouter(Generation g)
     {
-        var router = Context.ActorOf(Router.Props(g.Config, g.Backends, _services), $"router-{g.Number}");
+        // Names are never reused: an abandoned generation's router may still be stopping when the next
+        // reload takes its number, and a restarted one gets a new name too.
+        var router = Context.ActorOf(Router.Props(g.Config, g.Backends, _services), $"router-{++_routerSeq}");
         Context.Watch(router);
-        _backoff.Started(router.Path.Name);
+        _backoff.Started($"router of generation {g.Number}");
         return router;
     }
 
@@ -181,7 +184,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
             Answer(new StartFailed($"the proxy could not start: its router {router.Path} died: {cause}"));
             return;
         }
-        var delay = _backoff.Next(router.Path.Name);
+        var delay = _backoff.Next($"router of generation {_current.Number}");
         _services.Metrics.ActorRestarts.WithLabels("router").Inc();
         // Armed before the line is logged: whoever sees the line knows the restart is scheduled.
         Timers.StartSingleTimer(new RestartRouter(_current.Number), new RestartRouter(_current.Number), delay);

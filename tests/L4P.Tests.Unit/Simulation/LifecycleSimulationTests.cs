@@ -170,7 +170,7 @@ public sealed class LifecycleSimulationTests() : TestKit(L4PSimulation.Config)
         sim.ExpectLog("router-1 died (InvalidOperationException: route request for server nope");
         Assert.Equal(1, sim.Metrics.ActorRestarts.WithLabels("router").Value);
         sim.Advance(Backoff.Min);
-        AwaitAssert(() => Assert.NotNull(Sys.ActorSelection("/user/proxy/root/router-1").ResolveOne(TimeSpan.FromSeconds(1)).Result));
+        AwaitAssert(() => Assert.NotNull(Sys.ActorSelection("/user/proxy/root/router-2").ResolveOne(TimeSpan.FromSeconds(1)).Result));
         var client = sim.Accept("0.0.0.0:8080");
         var upstream = sim.ExpectConnect("198.51.100.1:80").Accept();
         client.Send("after");
