@@ -107,7 +107,7 @@ public sealed class ClientConnection : ActorBase, IWithTimers
 
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is InjectedFault fault) throw new InjectedFaultException(fault.Reason);
+        InjectedFault.ThrowIfFault(message);
         _owned?.Observe(message, Sender);
         return base.AroundReceive(receive, message);
     }

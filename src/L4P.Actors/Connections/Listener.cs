@@ -47,7 +47,7 @@ public sealed class Listener : ActorBase
 
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is InjectedFault fault) throw new InjectedFaultException(fault.Reason);
+        InjectedFault.ThrowIfFault(message);
         return base.AroundReceive(receive, message);
     }
 

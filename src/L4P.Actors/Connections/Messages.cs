@@ -32,7 +32,14 @@ public sealed record UpdateContext(ServerContext Context);
 /// Test seam (internal): the actor that receives it throws <see cref="InjectedFaultException"/> in whatever
 /// state it is, so the tests can prove what a failure leaves behind.
 /// </summary>
-internal sealed record InjectedFault(string Reason);
+internal sealed record InjectedFault(string Reason)
+{
+    /// <summary>The seam, first thing in an actor's <c>AroundReceive</c>: throws when <paramref name="message"/> is a fault to inject.</summary>
+    public static void ThrowIfFault(object message)
+    {
+        if (message is InjectedFault fault) throw new InjectedFaultException(fault.Reason);
+    }
+}
 
 /// <summary>The exception an <see cref="InjectedFault"/> raises.</summary>
 internal sealed class InjectedFaultException(string message) : Exception(message);

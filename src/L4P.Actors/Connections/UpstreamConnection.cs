@@ -79,7 +79,7 @@ public sealed class UpstreamConnection : ActorBase, IWithTimers
 
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is InjectedFault fault) throw new InjectedFaultException(fault.Reason);
+        InjectedFault.ThrowIfFault(message);
         _socket?.Observe(message, Sender);
         return base.AroundReceive(receive, message);
     }

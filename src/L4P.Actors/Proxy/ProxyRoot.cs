@@ -101,7 +101,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
     private readonly Backoff _backoff;
     private IActorRef _warmup = ActorRefs.Nobody;
     private int _routerSeq;
-    private Exception? _lastFailure;
+    private readonly ChildFailure _failure = new();
 
     // Routers of earlier generations, answering their last connections before they stop by themselves.
     private readonly HashSet<IActorRef> _retiring = [];
@@ -135,11 +135,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         Akka.Actor.Props.Create(() => new ProxyRoot(config, services));
 
     /// <summary>A child that throws is stopped, and its Terminated says what follows; the exception is kept for that.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
-    {
-        _lastFailure = e;
-        return Directive.Stop;
-    });
+    protected override SupervisorStrategy SupervisorStrategy() => _failure.StopAndRemember();
 
     private Generation StartGeneration(int number, ProxyConfig config)
     {
@@ -159,18 +155,11 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         return router;
     }
 
-    private string TakeFailure()
-    {
-        var e = _lastFailure;
-        _lastFailure = null;
-        return e is null ? "it stopped" : ActorFailure.Describe(e);
-    }
-
     /// <summary>A router died. Pending generation: its start or reload fails. Current one: a new router after the backoff. Retired: expected.</summary>
     private void OnRouterDied(IActorRef router)
     {
         if (_retiring.Remove(router)) return;
-        var cause = TakeFailure();
+        var cause = _failure.Take("it stopped");
         if (_next is not null && router.Equals(_next.Router))
         {
             Log.GenerationFailed(_log, _next.Number, cause);
@@ -200,7 +189,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
         var (endpoint, _) = _listeners.FirstOrDefault(kv => kv.Value.Equals(listener));
         if (endpoint is null || _drainRequester is not null) return;
         _listeners.Remove(endpoint);
-        var cause = TakeFailure();
+        var cause = _failure.Take("it stopped");
         var delay = _backoff.Next($"listen {endpoint}");
         _services.Metrics.ActorRestarts.WithLabels("listener").Inc();
         Timers.StartSingleTimer(new RebindListener(endpoint), new RebindListener(endpoint), delay);
@@ -250,7 +239,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
 
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is InjectedFault fault) throw new InjectedFaultException(fault.Reason);
+        InjectedFault.ThrowIfFault(message);
         return base.AroundReceive(receive, message);
     }
 
@@ -331,7 +320,7 @@ public sealed class ProxyRoot : ActorBase, IWithTimers
                 foreach (var l in _alive) l.Tell(CloseConnections.Instance);
                 return true;
             case Terminated t when t.ActorRef.Equals(_warmup):
-                _lastFailure = null; // a warm-up's failure is not fatal, and not a router's
+                _failure.Forget(); // a warm-up's failure is not fatal, and not a router's
                 _warm = true;
                 StartIfReady();
                 return true;

@@ -50,7 +50,7 @@ public sealed class Router : ActorBase, IWithTimers
     private readonly Dictionary<string, IActorRef> _checkers = [];
     private readonly Dictionary<IActorRef, string> _children = [];
     private readonly Backoff _backoff;
-    private Exception? _lastFailure;
+    private readonly ChildFailure _failure = new();
     private bool _readyTold;
     private bool _retiring;
     private readonly ILogger _log;
@@ -80,11 +80,7 @@ public sealed class Router : ActorBase, IWithTimers
         Akka.Actor.Props.Create(() => new Router(config, registry, services));
 
     /// <summary>A child that throws is stopped; its Terminated restarts it (see the class comment). The exception is kept for that log line.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
-    {
-        _lastFailure = e;
-        return Directive.Stop;
-    });
+    protected override SupervisorStrategy SupervisorStrategy() => _failure.StopAndRemember();
 
     protected override void PreStart()
     {
@@ -120,15 +116,14 @@ public sealed class Router : ActorBase, IWithTimers
     private void OnChildDied(IActorRef child, string name)
     {
         _children.Remove(child);
-        var cause = _lastFailure;
-        _lastFailure = null;
+        var cause = _failure.Take("stopped");
         if (_retiring) return;
         var delay = _backoff.Next(name);
         var kind = name == ResolverName ? "resolver" : "health_check";
         _services.Metrics.ActorRestarts.WithLabels(kind).Inc();
         // Armed before the line is logged: whoever sees the line knows the restart is scheduled.
         Timers.StartSingleTimer(new Restart(name), new Restart(name), delay);
-        Resolution.Log.ChildDied(_log, child.Path.ToString(), cause is null ? "stopped" : ActorFailure.Describe(cause), Durations.Format(delay));
+        Resolution.Log.ChildDied(_log, child.Path.ToString(), cause, Durations.Format(delay));
     }
 
     private void OnRestart(string name)
