@@ -31,6 +31,8 @@ public sealed class MetricsAndTimeoutTests(ITestOutputHelper output)
             c.Shutdown(SocketShutdown.Send);
             Assert.Equal(1000, (await Net.ReadToEndAsync(c)).Length);
             await proxy.WaitForLogAsync(l => l.Contains("conn server=plain") && proxy.Logs.Lines.Count(x => x.Contains("conn server=plain")) > i);
+            // The log line is written before the listener hears the connection actor stop; the slot frees then.
+            await proxy.WaitIdleAsync("plain");
         }
         using (var refused = await Net.ConnectAsync(proxy.Listen("nowhere")))
             Assert.True(await Net.IsClosedByPeerAsync(refused, TimeSpan.FromSeconds(3)));
